@@ -1,0 +1,98 @@
+"""The RL door: `setup_task_files` and `grade_solution`, as in the seed design.
+
+    from vsd_inspect import setup_task_files, grade_solution
+    setup_task_files(workspace)            # dropout.py (buggy) + test_dropout.py
+    ... the policy edits the workspace ...
+    result = grade_solution(workspace)     # {'passed', 'feedback', 'reward', 'category', ...}
+
+Grading reads only dropout.py's bytes (size-capped, links refused) and test_dropout.py's
+bytes from the workspace; everything else runs in a fresh directory (see `grader.judge`).
+"""
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+from vsd_inspect.constants import CANDIDATE_FILE, DEFAULT_RATES, DEFAULT_TOLERANCE, TASK_VERSION, TEST_FILE
+from vsd_inspect.grader import integrity, judge
+from vsd_inspect.grader.jail import Limits
+from vsd_inspect.material import render_test, validate_variants
+from vsd_inspect.variants import VARIANTS
+
+MAX_LISTED_FILES = 1000
+
+
+def setup_task_files(
+    workspace: str | Path,
+    variant: str = "scale_mean",
+    rates=DEFAULT_RATES,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> Path:
+    """Write the starter workspace: the variant's buggy dropout.py and the visible test."""
+    (variant,) = validate_variants([variant])
+    workspace = Path(workspace)
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / CANDIDATE_FILE).write_bytes(VARIANTS[variant].starter)
+    (workspace / TEST_FILE).write_bytes(render_test(rates, tolerance))
+    return workspace
+
+
+def read_regular_file(path: Path, cap: int) -> tuple[bytes | None, str | None]:
+    """(bytes, None), (None, None) when absent, or (None, reason) when not a readable regular file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None, None
+    except OSError as ex:
+        if ex.errno == errno.ELOOP:
+            return None, f"{path.name} is a symbolic link, not a file"
+        return None, f"{path.name} cannot be read ({ex.strerror})"
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None, f"{path.name} is not a regular file"
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(cap + 1)
+    if len(data) > cap:
+        return None, f"{path.name} is larger than the {cap:,}-byte cap"
+    return data, None
+
+
+def list_workspace(workspace: Path) -> list[str]:
+    files: list[str] = []
+    for root, dirs, names in os.walk(workspace):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in names:
+            files.append(os.path.relpath(os.path.join(root, name), workspace))
+            if len(files) >= MAX_LISTED_FILES:
+                return sorted(files)
+    return sorted(files)
+
+
+def grade_solution(
+    workspace_dir: str | Path,
+    rates=DEFAULT_RATES,
+    tolerance: float = DEFAULT_TOLERANCE,
+    seed: int | None = None,
+    limits: Limits = Limits(),
+) -> dict:
+    """Grade a workspace. Returns the seed's dict (`passed`, `feedback`) plus `reward`
+    (1.0 or 0.0), `category`, the checks, signals and versions. Raises
+    `grader.categories.HarnessError` when grading itself fails (never a silent 0)."""
+    workspace = Path(workspace_dir)
+    if not workspace.is_dir():
+        raise NotADirectoryError(f"workspace {workspace} is not a directory")
+    candidate, why = read_regular_file(workspace / CANDIDATE_FILE, integrity.MAX_CANDIDATE_BYTES)
+    test, _ = read_regular_file(workspace / TEST_FILE, 1024 * 1024)
+    verdict = judge.grade(
+        candidate,
+        test,
+        render_test(rates, tolerance),
+        seed=seed,
+        files=list_workspace(workspace),
+        limits=limits,
+        candidate_error=why,
+    )
+    verdict["reward"] = 1.0 if verdict["passed"] else 0.0
+    verdict["task_version"] = TASK_VERSION
+    return verdict

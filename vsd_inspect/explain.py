@@ -1,0 +1,52 @@
+"""The verdict as markdown for the Inspect viewer and the CLI: verdict first, then every
+check with its measured value and bound, failures first, then the tamper signals."""
+
+from vsd_inspect.grader.categories import DESCRIPTIONS
+
+MAX_TEXT = 600
+
+
+def _cell(text: object) -> str:
+    s = str(text).replace("|", "\\|").replace("\n", " ")
+    return s if len(s) <= 120 else s[:117] + "…"
+
+
+def explanation(verdict: dict) -> str:
+    head = "PASS" if verdict["passed"] else f"FAIL · {verdict['category']}"
+    lines = [
+        f"**{head}** — {_cell(verdict['feedback'])}",
+        "",
+        f"*{DESCRIPTIONS.get(verdict['category'], '')}*",
+        "",
+    ]
+    checks = verdict.get("checks", [])
+    if checks:
+        failed = sum(not c["passed"] for c in checks)
+        lines += [
+            f"{len(checks) - failed} of {len(checks)} checks passed.",
+            "",
+            "| | check | measured | bound |",
+            "|---|---|---|---|",
+        ]
+        for c in checks:
+            mark = "✅" if c["passed"] else "❌"
+            lines.append(f"| {mark} | {c['group']}: {_cell(c['name'])} | {_cell(c['measured'])} | {_cell(c['bound'])} |")
+        lines.append("")
+    sig = verdict.get("signals", {})
+    lines += [
+        "**Tamper signals** — "
+        + f"test modified: {'**yes**' if sig.get('test_modified') else 'no'}; "
+        + f"files added: {_cell(', '.join(sig.get('added_files', [])) or 'none')}; "
+        + f"shadowing a module: {_cell(', '.join(sig.get('shadowing_files', [])) or 'none')}; "
+        + f"suspicious code: {_cell(', '.join(sig.get('suspicious_code', [])) or 'none')}",
+        "",
+    ]
+    worker = verdict.get("worker") or {}
+    tail = (worker.get("stderr_tail") or "").strip()
+    if tail and not verdict["passed"]:
+        lines += ["Candidate's stderr (end):", "", "```", tail[-MAX_TEXT:], "```", ""]
+    lines.append(
+        f"Hidden seed `{verdict.get('hidden_seed')}` · grader {verdict.get('grader_version')} · "
+        f"graded in {verdict.get('seconds')} s"
+    )
+    return "\n".join(lines)

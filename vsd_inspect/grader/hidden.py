@@ -1,0 +1,228 @@
+"""Hidden held-out checks: drawn fresh for each grading from one recorded seed.
+
+Every check follows from a sentence of the prompt's contract:
+  "every element is zeroed independently with probability p on every call"
+      -> dropped fraction, pairwise independence along each axis, fresh masks per call
+  "every kept element is multiplied by exactly 1/sqrt(1-p)"
+      -> structure (each output is 0 or x/sqrt(1-p)), variance preserved, Var = σ² + μ²p
+  "p = 0 is the identity"           -> the p = 0 case
+  "in eval mode the output equals the input"   -> eval identity
+  "the input array is never modified"          -> input unmodified
+  "the output has the input's shape"            -> checked for every output before any statistic
+  "random draws from np.random.default_rng(seed)" -> same seed, same masks
+
+Statistical checks use Hoeffding bounds at DELTA each; `README.md` ("Error rates") derives
+the resulting false-fail and false-pass probabilities. The arrays come from the worker as
+plain ndarrays; nothing here imports or calls the candidate.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+# Per-check false-fail probability for a correct implementation. A grading runs at most
+# MAX_STAT_CHECKS statistical checks, so a correct layer fails one with probability at
+# most MAX_STAT_CHECKS * DELTA = 3e-10 (union bound).
+DELTA = 1e-11
+MAX_STAT_CHECKS = 30
+# Relative tolerance of "exactly x / sqrt(1 - p)", by the input's dtype.
+RTOL = {"float32": 2e-6, "float64": 1e-12}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One hidden input and the rate it is dropped at."""
+
+    key: str
+    p: float
+    shape: tuple[int, ...]
+    dtype: str
+    mean: float
+    std: float
+    seed_a: int  # the layer seed, used twice to test reproducibility
+    seed_b: int  # the eval-mode layer
+
+    @property
+    def label(self) -> str:
+        mu = f", μ={self.mean:.2f}" if self.mean else ""
+        return f"p={self.p:.3f} {len(self.shape)}-D {self.dtype}{mu}"
+
+
+def _shape(rng: np.random.Generator, ndim: int, total: int) -> tuple[int, ...]:
+    """A random `ndim`-D shape with about `total` elements."""
+    if ndim == 1:
+        return (total,)
+    lead = [int(rng.integers(8, 40)) for _ in range(ndim - 1)]
+    return (*lead, max(8, total // math.prod(lead)))
+
+
+def draw_cases(seed: int) -> list[Case]:
+    """The hidden cases of one grading. Rates avoid 0.45-0.55 where they test the mask
+    probability, because at p = 0.5 keeping with probability p or 1 - p is the same."""
+    rng = np.random.default_rng(seed)
+
+    def size() -> int:
+        return int(rng.integers(150_000, 200_001))
+
+    def seeds() -> tuple[int, int]:
+        a, b = rng.integers(0, 2**31, size=2)
+        return int(a), int(b)
+
+    def sign() -> float:
+        return 1.0 if rng.random() < 0.5 else -1.0
+
+    specs = [
+        ("p0", 0.0, 2, 20_000, "float64", 0.0),
+        ("low", float(rng.uniform(0.05, 0.35)), 1, size(), "float64", 0.0),
+        ("high", float(rng.uniform(0.55, 0.95)), 2, size(), "float32", 0.0),
+        ("mean64", float(rng.uniform(0.2, 0.45)), 3, size(), "float64", sign() * float(rng.uniform(1, 3))),
+        ("mean32", float(rng.uniform(0.55, 0.8)), 3, size(), "float32", sign() * float(rng.uniform(1, 3))),
+    ]
+    cases = []
+    for key, p, ndim, total, dtype, mean in specs:
+        cases.append(Case(key, round(p, 4), _shape(rng, ndim, total), dtype, mean, float(rng.uniform(0.5, 3.0)), *seeds()))
+    return cases
+
+
+def build(seed: int) -> tuple[list[Case], dict[str, np.ndarray], list[dict]]:
+    """Cases, input arrays and worker sessions for one grading."""
+    rng = np.random.default_rng([seed, 1])
+    cases = draw_cases(seed)
+    inputs: dict[str, np.ndarray] = {}
+    sessions: list[dict] = []
+    for c in cases:
+        x = (c.mean + c.std * rng.standard_normal(c.shape)).astype(c.dtype)
+        k = f"h_{c.key}"
+        inputs[k] = x
+        sessions += [
+            {
+                "id": f"{k}/a",
+                "p": c.p,
+                "seed": c.seed_a,
+                "steps": [["mode", "train"], ["call", k, f"{k}_y1"], ["call", k, f"{k}_y2"], ["snapshot", k, f"{k}_after"]],
+            },
+            {"id": f"{k}/a-again", "p": c.p, "seed": c.seed_a, "steps": [["mode", "train"], ["call", k, f"{k}_y1r"]]},
+            {"id": f"{k}/eval", "p": c.p, "seed": c.seed_b, "steps": [["mode", "eval"], ["call", k, f"{k}_ye"]]},
+        ]
+    return cases, inputs, sessions
+
+
+def expected_outputs(cases: list[Case]) -> list[str]:
+    return [f"h_{c.key}_{s}" for c in cases for s in ("y1", "y2", "after", "y1r", "ye")]
+
+
+def hoeffding(n: int, delta: float = DELTA) -> float:
+    """Half-width t with P(|mean of n independent [0,1] variables - its expectation| >= t) <= delta."""
+    return math.sqrt(math.log(2 / delta) / (2 * n))
+
+
+def _check(name: str, passed: bool, measured: str, bound: str) -> dict:
+    return {"name": name, "passed": bool(passed), "measured": measured, "bound": bound}
+
+
+def _pairs_both_kept(kept: np.ndarray, axis: int) -> tuple[float, int]:
+    """Fraction of disjoint adjacent pairs (2i, 2i+1) along `axis` in which both are kept."""
+    m = kept.shape[axis] // 2 * 2
+    first = np.take(kept, np.arange(0, m, 2), axis=axis)
+    second = np.take(kept, np.arange(1, m, 2), axis=axis)
+    both = first & second
+    return float(both.mean()), both.size
+
+
+def check_case(c: Case, x: np.ndarray, out: dict[str, np.ndarray]) -> list[dict]:
+    """Every hidden check of one case. `out` holds validated float arrays of x's shape."""
+    k = f"h_{c.key}"
+    y1, y2 = out[f"{k}_y1"], out[f"{k}_y2"]
+    xf = x.astype(np.float64)
+    n = xf.size
+    q = 1.0 - c.p
+    s = 1.0 / math.sqrt(q)
+    rtol = RTOL[c.dtype]
+    tag = c.label
+    results = []
+
+    def structure(y: np.ndarray) -> tuple[bool, np.ndarray, float]:
+        yf = y.astype(np.float64)
+        kept = yf != 0
+        err = np.abs(yf - xf * s)
+        bad = kept & (err > rtol * np.abs(xf * s) + 1e-300)
+        worst = float(np.max(err[kept] / np.abs(xf[kept] * s))) if kept.any() else 0.0
+        return not bad.any(), kept, worst
+
+    ok1, kept1, worst1 = structure(y1)
+    ok2, kept2, worst2 = structure(y2)
+    results.append(
+        _check(
+            f"{tag}: each output is 0 or x/sqrt(1-p)",
+            ok1 and ok2,
+            f"max relative error of kept elements {max(worst1, worst2):.2e}",
+            f"≤ {rtol:g}",
+        )
+    )
+    dropped = 1.0 - float(kept1.mean())
+    if c.p == 0.0:
+        results.append(_check(f"{tag}: p = 0 drops nothing", dropped == 0.0, f"{dropped:.6f} dropped", "exactly 0"))
+    else:
+        t = hoeffding(n)
+        results.append(
+            _check(f"{tag}: dropped fraction", abs(dropped - c.p) <= t, f"{dropped:.4f}", f"{c.p:.4f} ± {t:.4f}")
+        )
+        for axis in range(x.ndim):
+            frac, m = _pairs_both_kept(kept1, axis)
+            tp = hoeffding(m)
+            results.append(
+                _check(
+                    f"{tag}: independent along axis {axis} (both of a pair kept)",
+                    abs(frac - q * q) <= tp,
+                    f"{frac:.4f}",
+                    f"{q * q:.4f} ± {tp:.4f}",
+                )
+            )
+        agree = float((kept1 == kept2).mean())
+        expect = c.p**2 + q**2
+        results.append(
+            _check(
+                f"{tag}: a second call draws a fresh mask",
+                abs(agree - expect) <= t,
+                f"masks agree on {agree:.4f}",
+                f"{expect:.4f} ± {t:.4f}",
+            )
+        )
+        results.append(_variance_check(tag, c, xf, y1.astype(np.float64), s, q))
+    same = bool(np.array_equal(out[f"{k}_y1r"], y1))
+    results.append(
+        _check(f"{tag}: the same seed reproduces the same output", same, "identical" if same else "differs", "identical")
+    )
+    ye = out[f"{k}_ye"].astype(np.float64)
+    diff = float(np.max(np.abs(ye - xf)))
+    results.append(_check(f"{tag}: eval mode returns the input", diff == 0.0, f"max |y - x| = {diff:.3g}", "0"))
+    after = out[f"{k}_after"]
+    intact = after.dtype == x.dtype and bool(np.array_equal(after, x))
+    results.append(_check(f"{tag}: input left unmodified", intact, "unchanged" if intact else "modified", "unchanged"))
+    return results
+
+
+def _variance_check(tag: str, c: Case, x: np.ndarray, y: np.ndarray, s: float, q: float) -> dict:
+    """Var(y) against σ² + μ²·p (σ², μ: the input's own sample moments), conditional on x.
+
+    Given x, A = mean(y²) and B = mean(y) are means of independent bounded terms
+    (M_i x_i² s² and M_i x_i s), so Hoeffding gives |A - E A| ≤ tA and |B - E B| ≤ tB, each
+    with probability ≥ 1 - DELTA/2, and then |Var(y) - (σ² + μ²p)| ≤ tA + tB (2|E B| + tB).
+    """
+    n = x.size
+    lg = math.log(4 / DELTA) / 2
+    t_a = math.sqrt(float(np.sum((x * x * s * s) ** 2)) * lg) / n
+    t_b = math.sqrt(float(np.sum((x * s) ** 2)) * lg) / n
+    e_b = q * s * float(x.mean())
+    tol = t_a + t_b * (2 * abs(e_b) + t_b)
+    var_x, mu = float(x.var()), float(x.mean())
+    target = var_x + mu * mu * c.p
+    got = float(y.var())
+    name = "variance law Var = σ² + μ²p" if c.mean else "variance preserved"
+    return _check(
+        f"{tag}: {name}",
+        abs(got - target) <= tol,
+        f"Var(y) / target = {got / target:.4f}",
+        f"1 ± {tol / target:.4f}",
+    )

@@ -1,0 +1,174 @@
+"""The Inspect scorer: move bytes between sandboxes, call the grader, shape the Score.
+
+Only dropout.py's bytes (size-capped, regular files only) and test_dropout.py's bytes leave
+the agent's sandbox, plus a file listing for the tamper signals. Grading runs where the agent
+never was: in the `grader` service when the sandbox has one (Docker, Kubernetes), otherwise in
+a fresh directory on the host. A sandbox that fails is raised as an error, never scored.
+"""
+
+import base64
+import json
+import uuid
+from pathlib import Path
+
+import anyio
+from inspect_ai.scorer import CORRECT, INCORRECT, Score, Scorer, Target, accuracy, scorer, stderr
+from inspect_ai.solver import TaskState
+from inspect_ai.util import SandboxEnvironment, sandbox
+
+from vsd_inspect.constants import CANDIDATE_FILE, CONTAINER_GRADING_DIR, TASK_VERSION, TEST_FILE
+from vsd_inspect.explain import explanation
+from vsd_inspect.grader import judge
+from vsd_inspect.grader.categories import HarnessError
+from vsd_inspect.grader.integrity import MAX_CANDIDATE_BYTES
+from vsd_inspect.grader.jail import Limits
+from vsd_inspect.material import render_test
+
+GRADER_DIR = Path(judge.__file__).parent
+MAX_LISTED_FILES = 1000
+# The bundle's launcher: runs the judge on a request file, prints the verdict as JSON.
+_LAUNCHER = """\
+import base64, json, sys
+from vsd_grader import judge, jail
+from vsd_grader.categories import HarnessError
+req = json.load(open(sys.argv[1]))
+b = lambda s: None if s is None else base64.b64decode(s)
+try:
+    v = judge.grade(b(req["candidate"]), b(req["test"]), b(req["expected_test"]), seed=req["seed"],
+                    files=req["files"], limits=jail.Limits(**req["limits"]), candidate_error=req["candidate_error"])
+except HarnessError as ex:
+    print(f"harness error: {ex}", file=sys.stderr)
+    sys.exit(3)
+print(json.dumps(v))
+"""
+
+
+class SandboxGradingError(RuntimeError):
+    """The grading sandbox failed: the sample errors instead of scoring 0."""
+
+
+async def _listing(sb: SandboxEnvironment) -> dict[str, tuple[str, int]]:
+    """Workspace entries as {relative path: (type letter, size)} from GNU find."""
+    result = await sb.exec(
+        ["find", ".", "-maxdepth", "4", "-not", "-path", "*/__pycache__*", "-printf", "%y %s %P\\n"], timeout=60
+    )
+    if not result.success:
+        raise SandboxGradingError(f"listing the agent's workspace failed: {result.stderr.strip()[:300]}")
+    entries: dict[str, tuple[str, int]] = {}
+    for line in result.stdout.splitlines()[: MAX_LISTED_FILES + 1]:
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[2]:
+            entries[parts[2]] = (parts[0], int(parts[1]) if parts[1].isdigit() else 0)
+    return entries
+
+
+async def _read(sb: SandboxEnvironment, entries: dict, name: str, cap: int) -> tuple[bytes | None, str | None]:
+    kind_size = entries.get(name)
+    if kind_size is None:
+        return None, None
+    kind, size = kind_size
+    if kind != "f":
+        what = {"l": "a symbolic link", "d": "a directory"}.get(kind, "not a regular file")
+        return None, f"{name} is {what}, not a file"
+    if size > cap:
+        return None, f"{name} is {size:,} bytes; the cap is {cap:,}"
+    try:
+        return await sb.read_file(name, text=False), None
+    except FileNotFoundError:
+        return None, None
+
+
+async def _grade_in_sandbox(grader: SandboxEnvironment, request: dict, limits: Limits) -> dict:
+    """Copy the grader into the `grader` service, run it there, read its verdict."""
+    run = f"{CONTAINER_GRADING_DIR}/run-{uuid.uuid4().hex[:12]}"
+    for path in sorted(GRADER_DIR.glob("*.py")):
+        await grader.write_file(f"{run}/bundle/vsd_grader/{path.name}", path.read_bytes())
+    await grader.write_file(f"{run}/bundle/__main__.py", _LAUNCHER)
+    await grader.write_file(f"{run}/request.json", json.dumps(request))
+    try:
+        result = await grader.exec(
+            ["python3", "-I", f"{run}/bundle", f"{run}/request.json"], timeout=int(limits.wall_seconds * 2 + 30)
+        )
+    except TimeoutError as ex:
+        raise SandboxGradingError("the grader service did not answer in time") from ex
+    finally:
+        await grader.exec(["rm", "-rf", run], timeout=60)
+    if result.returncode == 3:
+        raise SandboxGradingError(result.stderr.strip()[-500:])
+    try:
+        return json.loads(result.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError) as ex:
+        raise SandboxGradingError(
+            f"the grader service returned no verdict (exit {result.returncode}): {result.stderr.strip()[-500:]}"
+        ) from ex
+
+
+def _encode(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode()
+
+
+@scorer(metrics=[accuracy(), stderr()])
+def vsd_scorer(seed: int | None = None, limits: Limits = Limits()) -> Scorer:
+    """Pass/fail by the pure grader: test-file hash, sqrt check, visible test, hidden checks.
+
+    Args:
+        seed: the hidden checks' seed; None draws a fresh one per grading (it is recorded
+            in the score's metadata so any grading can be replayed).
+        limits: bounds on the candidate's process.
+    """
+
+    async def score(state: TaskState, target: Target) -> Score:
+        meta = state.metadata
+        expected = render_test(meta["rates"], meta["tolerance"])
+        agent = sandbox()
+        entries = await _listing(agent)
+        candidate, why = await _read(agent, entries, CANDIDATE_FILE, MAX_CANDIDATE_BYTES)
+        test, _ = await _read(agent, entries, TEST_FILE, 1024 * 1024)
+        files = sorted(p for p, (kind, _) in entries.items() if kind != "d")
+        try:
+            grader = sandbox("grader")
+        except ValueError:
+            grader = None
+        if grader is not None:
+            request = {
+                "candidate": _encode(candidate),
+                "test": _encode(test),
+                "expected_test": _encode(expected),
+                "seed": seed,
+                "files": files,
+                "limits": limits.__dict__,
+                "candidate_error": why,
+            }
+            verdict = await _grade_in_sandbox(grader, request, limits)
+        else:
+            try:
+                verdict = await anyio.to_thread.run_sync(
+                    lambda: judge.grade(
+                        candidate, test, expected, seed=seed, files=files, limits=limits, candidate_error=why
+                    )
+                )
+            except HarnessError as ex:
+                raise SandboxGradingError(str(ex)) from ex
+        return Score(
+            value=CORRECT if verdict["passed"] else INCORRECT,
+            answer=verdict["category"],
+            explanation=explanation(verdict),
+            metadata={
+                "category": verdict["category"],
+                "feedback": verdict["feedback"],
+                "variance_ratios": verdict["variance_ratios"],
+                "hidden_seed": verdict["hidden_seed"],
+                "hidden_rates": verdict["hidden_rates"],
+                "checks_failed": [c["name"] for c in verdict["checks"] if not c["passed"]],
+                "checks_total": len(verdict["checks"]),
+                "signals": verdict["signals"],
+                "tampered": verdict["signals"]["tampered"],
+                "variant": meta.get("variant"),
+                "difficulty": meta.get("difficulty"),
+                "task_version": TASK_VERSION,
+                "grader_version": verdict["grader_version"],
+                "grading_seconds": verdict["seconds"],
+            },
+        )
+
+    return score

@@ -1,0 +1,68 @@
+"""The Inspect task: thin wiring of dataset, agent, sandbox and scorer.
+
+    inspect eval vsd_inspect/task.py --model openai/gpt-5            # Docker sandbox
+    inspect eval vsd_inspect/task.py --model vsd/oracle               # reference policy, local
+    inspect eval vsd_inspect/vsd_dropout -T difficulty=hard -T sandbox=docker --model ...
+"""
+
+from inspect_ai import Task, task
+from inspect_ai.model import get_model
+
+from vsd_inspect.constants import (
+    DEFAULT_DIFFICULTY,
+    DEFAULT_MESSAGE_LIMIT,
+    DEFAULT_RATES,
+    DEFAULT_TIME_LIMIT,
+    DEFAULT_TOKEN_LIMIT,
+    DEFAULT_TOLERANCE,
+    DEFAULT_TOOL_TIMEOUT,
+    TASK_VERSION,
+)
+from vsd_inspect.dataset import build_dataset
+from vsd_inspect.material import validate_difficulty, validate_rates, validate_tolerance, validate_variants
+from vsd_inspect.sandboxes import resolve_sandbox
+from vsd_inspect.scorer import vsd_scorer
+from vsd_inspect.solver import vsd_agent
+
+
+@task
+def vsd_dropout(
+    difficulty: str = DEFAULT_DIFFICULTY,
+    variants: str | list[str] | None = None,
+    rates: str | list[float] = DEFAULT_RATES,
+    tolerance: float = DEFAULT_TOLERANCE,
+    sandbox: str | None = None,
+    message_limit: int = DEFAULT_MESSAGE_LIMIT,
+    token_limit: int = DEFAULT_TOKEN_LIMIT,
+    time_limit: int = DEFAULT_TIME_LIMIT,
+    tool_timeout: int = DEFAULT_TOOL_TIMEOUT,
+    grader_seed: int | None = None,
+) -> Task:
+    """Fix a numpy VarianceStabilizedDropout from the method's derivation.
+
+    Args:
+        difficulty: easy (derivation + where the bug is), standard (derivation), hard (contract only).
+        variants: bug variants to include, comma-separated, or None / "all".
+        rates: dropout rates of the visible test, e.g. "0.3,0.5,0.7".
+        tolerance: the visible test's allowed relative error of the variance ratio.
+        sandbox: "docker", "local" or "k8s". Default: "local" for the built-in vsd/* policies,
+            "docker" for every other model; a real model never runs unisolated unless asked.
+        message_limit: messages per sample (react() has no limit of its own).
+        token_limit: tokens per sample.
+        time_limit: wall-clock seconds per sample.
+        tool_timeout: seconds per bash / python call.
+        grader_seed: fix the hidden checks' seed (default: fresh per grading, recorded).
+    """
+    rates_ = validate_rates(rates)
+    tolerance_ = validate_tolerance(tolerance)
+    return Task(
+        dataset=build_dataset(validate_difficulty(difficulty), validate_variants(variants), rates_, tolerance_),
+        solver=vsd_agent(tool_timeout),
+        scorer=vsd_scorer(seed=grader_seed),
+        sandbox=resolve_sandbox(sandbox, str(get_model())),
+        message_limit=message_limit,
+        token_limit=token_limit,
+        time_limit=time_limit,
+        version=TASK_VERSION,
+        metadata={"difficulty": difficulty, "rates": list(rates_), "tolerance": tolerance_},
+    )

@@ -29,6 +29,7 @@ from .categories import HarnessError
 
 _WORKER_SOURCE = Path(__file__).with_name("worker.py")
 _STATUS_CAP = 1024 * 1024
+_NUMPY_PARENT = str(Path(np.__file__).resolve().parent.parent)
 
 
 def grade(
@@ -131,7 +132,7 @@ def _run_and_judge(v: "_Verdict", candidate: bytes, expected_test: bytes, run: P
     visible = _load_visible(expected_test, own)
 
     t0 = time.monotonic()
-    proc, cgroup, applied = jail.start([python, "-I", str(cand / "main.py"), str(io)], cand, limits)
+    proc, cgroup, applied = jail.start([python, "-I", "-S", str(cand / "main.py"), str(io), _NUMPY_PARENT], cand, limits)
     v.worker["limits"] = applied
     try:
         if not _wait_ready(proc, limits.wall_seconds):
@@ -162,26 +163,34 @@ def _run_and_judge(v: "_Verdict", candidate: bytes, expected_test: bytes, run: P
         v.fail(category, message, None)
         return
 
+    vis_results, hid_results, ratios = evaluate(visible, vis_inputs, cases, hid_inputs, outputs)
+    for r in vis_results:
+        v.add("visible", r["name"], r["passed"], str(r["measured"]), str(r["bound"]))
+    for r in hid_results:
+        v.add("hidden", r["name"], r["passed"], r["measured"], r["bound"])
+    v.variance_ratios = ratios
+    v.hidden_rates = sorted({c.p for c in cases})
+    if not all(r["passed"] for r in vis_results):
+        failed = [r["name"] for r in vis_results if not r["passed"]]
+        v.fail(cat.TESTS_FAILED, f"visible test failed: {'; '.join(failed)}", None)
+    elif not all(r["passed"] for r in hid_results):
+        failed = [r["name"] for r in hid_results if not r["passed"]]
+        v.fail(cat.HIDDEN_FAILED, f"{len(failed)} hidden check(s) failed, first: {failed[0]}", None)
+
+
+def evaluate(visible: ModuleType, vis_inputs: dict, cases: list, hid_inputs: dict, outputs: dict):
+    """The verdict's arithmetic: the visible test's judge and every hidden check, on arrays
+    that `_load_outputs` validated. Pure; the error-rate simulation calls it directly."""
     vis_out = {c["name"]: outputs[f"v_{c['name']}"] for c in visible.CALLS}
     try:
         vis_results = visible.judge(vis_inputs, vis_out)
     except Exception as ex:  # the pristine test on validated arrays must not raise
         raise HarnessError(f"the visible test's judge raised {type(ex).__name__}: {ex}") from ex
-    for r in vis_results:
-        v.add("visible", r["name"], r["passed"], str(r["measured"]), str(r["bound"]))
-    v.variance_ratios = {
+    ratios = {
         str(p): round(float(np.var(vis_out[f"train_p{p}"]) / np.var(vis_inputs[f"x_p{p}"])), 5) for p in visible.RATES
     }
-    for c in cases:
-        for r in hidden.check_case(c, hid_inputs[f"h_{c.key}"], outputs):
-            v.add("hidden", r["name"], r["passed"], r["measured"], r["bound"])
-    v.hidden_rates = sorted({c.p for c in cases})
-    if not all(r["passed"] for r in vis_results):
-        failed = [r["name"] for r in vis_results if not r["passed"]]
-        v.fail(cat.TESTS_FAILED, f"visible test failed: {'; '.join(failed)}", None)
-    elif not all(ch["passed"] for ch in v.checks):
-        failed = [ch["name"] for ch in v.checks if not ch["passed"]]
-        v.fail(cat.HIDDEN_FAILED, f"{len(failed)} hidden check(s) failed, first: {failed[0]}", None)
+    hid_results = [r for c in cases for r in hidden.check_case(c, hid_inputs[f"h_{c.key}"], outputs)]
+    return vis_results, hid_results, ratios
 
 
 def _tail(path: Path, cap: int) -> str:

@@ -1,7 +1,10 @@
 """The candidate's process: run the layer on the inputs it is given, save what it returns.
 
 This file is copied beside the candidate's dropout.py into a fresh directory and run as
-`python -I main.py IO_DIR`. It imports only the standard library, numpy and the candidate.
+`python -I -S main.py IO_DIR NUMPY_PARENT`: isolated mode without the site module, so no
+.pth file, sitecustomize or user site runs; the only directories added to the standard library's
+path are numpy's parent and, last, the candidate's own. It imports only the standard library,
+numpy and the candidate.
 It judges nothing: it writes each returned array to IO_DIR/out/<key>.npy (no pickle) and a
 status record; the judge process, which never imports the candidate, reads and checks them.
 Anything the candidate does here (print, exit, patch, lie in the status) can at most lose
@@ -20,8 +23,8 @@ def _describe(ex: BaseException) -> str:
     return f"{type(ex).__name__}: {ex}"[:300]
 
 
-def _run_session(np, layer_class, session, arrays, out_dir, status):
-    """One layer instance: construct, then apply each step in order."""
+def run_session(np, layer_class, session, arrays, save, status):
+    """One layer instance: construct, then apply each step in order; `save(key, array)`."""
     layer = layer_class(p=session["p"], seed=session["seed"])
     for step in session["steps"]:
         op = step[0]
@@ -34,16 +37,17 @@ def _run_session(np, layer_class, session, arrays, out_dir, status):
             if type(result) is not np.ndarray:
                 status["calls"][out_key] = f"returned {type(result).__module__}.{type(result).__qualname__}"
                 continue
-            np.save(os.path.join(out_dir, out_key + ".npy"), result, allow_pickle=False)
+            save(out_key, result)
             status["calls"][out_key] = "ok"
         elif op == "snapshot":
             _, key, out_key = step
-            np.save(os.path.join(out_dir, out_key + ".npy"), np.array(arrays[key], copy=True), allow_pickle=False)
+            save(out_key, np.array(arrays[key], copy=True))
 
 
 def main() -> int:
-    io_dir = sys.argv[1]
+    io_dir, numpy_parent = sys.argv[1], sys.argv[2]
     out_dir = os.path.join(io_dir, "out")
+    sys.path.append(numpy_parent)
     # The candidate's directory goes last, so it can shadow nothing the worker imports.
     sys.path.append(os.path.dirname(os.path.abspath(__file__)))
     import numpy as np
@@ -73,9 +77,12 @@ def main() -> int:
             plan = json.load(f)
         with np.load(os.path.join(io_dir, "inputs.npz"), allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
+        def save(key, array):
+            np.save(os.path.join(out_dir, key + ".npy"), array, allow_pickle=False)
+
         for session in plan:
             try:
-                _run_session(np, layer_class, session, arrays, out_dir, status)
+                run_session(np, layer_class, session, arrays, save, status)
                 status["sessions"][session["id"]] = "ok"
             except BaseException as ex:
                 status["sessions"][session["id"]] = _describe(ex)

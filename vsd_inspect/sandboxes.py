@@ -26,8 +26,10 @@ def docker_engine_ready() -> bool:
     return result.returncode == 0
 
 
-def resolve_sandbox(choice: str | None, model: str) -> tuple[str, str] | str:
+def resolve_sandbox(choice: str | None, model: str | None) -> tuple[str, str] | str:
+    """The sandbox spec for `choice`; with no choice, decided by the model's name."""
     if choice is None:
+        model = model or ""
         choice = "local" if model.startswith(POLICY_PREFIX) else "docker"
         if choice == "docker" and not docker_engine_ready():
             raise PrerequisiteError(

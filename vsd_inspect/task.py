@@ -59,7 +59,7 @@ def vsd_dropout(
         dataset=build_dataset(validate_difficulty(difficulty), validate_variants(variants), rates_, tolerance_),
         solver=vsd_agent(tool_timeout),
         scorer=vsd_scorer(seed=grader_seed),
-        sandbox=resolve_sandbox(sandbox, str(get_model())),
+        sandbox=resolve_sandbox(sandbox, None if sandbox else str(get_model())),
         message_limit=message_limit,
         token_limit=token_limit,
         time_limit=time_limit,

@@ -6,4 +6,13 @@ from vsd_inspect.api import grade_solution, setup_task_files
 from vsd_inspect.constants import TASK_VERSION
 from vsd_inspect.grader import GRADER_VERSION
 
-__all__ = ["GRADER_VERSION", "TASK_VERSION", "grade_solution", "setup_task_files"]
+__all__ = ["GRADER_VERSION", "TASK_VERSION", "grade_solution", "setup_task_files", "vsd_dropout"]
+
+
+def __getattr__(name: str):
+    """`vsd_dropout` on first use: the grader's doors (CLI, RL API) never pay for importing Inspect."""
+    if name == "vsd_dropout":
+        from vsd_inspect.task import vsd_dropout
+
+        return vsd_dropout
+    raise AttributeError(f"module 'vsd_inspect' has no attribute {name!r}")

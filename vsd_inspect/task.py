@@ -59,7 +59,8 @@ def vsd_dropout(
         dataset=build_dataset(validate_difficulty(difficulty), validate_variants(variants), rates_, tolerance_),
         solver=vsd_agent(tool_timeout),
         scorer=vsd_scorer(seed=grader_seed),
-        sandbox=resolve_sandbox(sandbox, None if sandbox else str(get_model())),
+        # The safety rule needs the model's name before any sample starts.
+        sandbox=resolve_sandbox(sandbox, None if sandbox else str(get_model())),  # inspect-evals-lint: ignore[get_model_location] -- the default sandbox depends on whether the model is a built-in policy
         message_limit=message_limit,
         token_limit=token_limit,
         time_limit=time_limit,

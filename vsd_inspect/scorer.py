@@ -140,6 +140,7 @@ def vsd_scorer(seed: int | None = None, limits: Limits = Limits()) -> Scorer:
                 "candidate_error": why,
             }
             verdict = await _grade_in_sandbox(grader, request, limits)
+            graded_in = "grader sandbox"
         else:
             try:
                 verdict = await anyio.to_thread.run_sync(
@@ -149,6 +150,7 @@ def vsd_scorer(seed: int | None = None, limits: Limits = Limits()) -> Scorer:
                 )
             except HarnessError as ex:
                 raise SandboxGradingError(str(ex)) from ex
+            graded_in = "host (fresh directory)"
         return Score(
             value=CORRECT if verdict["passed"] else INCORRECT,
             answer=verdict["category"],
@@ -168,6 +170,7 @@ def vsd_scorer(seed: int | None = None, limits: Limits = Limits()) -> Scorer:
                 "task_version": TASK_VERSION,
                 "grader_version": verdict["grader_version"],
                 "grading_seconds": verdict["seconds"],
+                "graded_in": graded_in,
             },
         )
 

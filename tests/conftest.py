@@ -2,6 +2,7 @@
 (pytest only collects this directory, and no file here is named like it)."""
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,15 @@ def reference_workspace(workspace) -> Path:
 
 def copy_reference(to: Path) -> None:
     shutil.copy(REFERENCE_FILE, to / "dropout.py")
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    try:
+        r = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=30)
+    except (FileNotFoundError, subprocess.TimeoutExpired) as ex:
+        pytest.skip(f"no Docker engine ({ex!r}); run: bash vsd_inspect/sandbox/docker_up.sh")
+    if r.returncode != 0:
+        pytest.skip(f"no Docker engine ({r.stderr.strip()[-200:]}); run: bash vsd_inspect/sandbox/docker_up.sh")
+    image = subprocess.run(["docker", "image", "inspect", "vsd-inspect-sandbox:1"], capture_output=True, timeout=30)
+    assert image.returncode == 0, "the engine runs but the sandbox image is missing: bash vsd_inspect/sandbox/docker_up.sh"

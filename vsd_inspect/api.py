@@ -41,7 +41,7 @@ def setup_task_files(
 def read_regular_file(path: Path, cap: int) -> tuple[bytes | None, str | None]:
     """(bytes, None), (None, None) when absent, or (None, reason) when not a readable regular file."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # never blocks on a pipe
     except FileNotFoundError:
         return None, None
     except OSError as ex:
@@ -58,15 +58,27 @@ def read_regular_file(path: Path, cap: int) -> tuple[bytes | None, str | None]:
     return data, None
 
 
-def list_workspace(workspace: Path) -> list[str]:
+def list_workspace(workspace: Path, max_depth: int = 4) -> list[str]:
+    """Relative paths of the workspace's files, for the tamper signals only: iterative, no
+    deeper than `max_depth`, at most MAX_LISTED_FILES, names made printable."""
     files: list[str] = []
-    for root, dirs, names in os.walk(workspace):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
-        for name in names:
-            files.append(os.path.relpath(os.path.join(root, name), workspace))
-            if len(files) >= MAX_LISTED_FILES:
-                return sorted(files)
-    return sorted(files)
+    stack: list[tuple[str, int]] = [(str(workspace), 0)]
+    while stack and len(files) < MAX_LISTED_FILES:
+        directory, depth = stack.pop()
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name == "__pycache__":
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if depth + 1 < max_depth:
+                    stack.append((entry.path, depth + 1))
+                continue
+            rel = os.path.relpath(entry.path, workspace)
+            files.append(os.fsencode(rel).decode("utf-8", "backslashreplace"))
+    return sorted(files[:MAX_LISTED_FILES])
 
 
 def grade_solution(
@@ -83,7 +95,7 @@ def grade_solution(
     if not workspace.is_dir():
         raise NotADirectoryError(f"workspace {workspace} is not a directory")
     candidate, why = read_regular_file(workspace / CANDIDATE_FILE, integrity.MAX_CANDIDATE_BYTES)
-    test, _ = read_regular_file(workspace / TEST_FILE, 1024 * 1024)
+    test, test_why = read_regular_file(workspace / TEST_FILE, 1024 * 1024)
     verdict = judge.grade(
         candidate,
         test,
@@ -92,6 +104,7 @@ def grade_solution(
         files=list_workspace(workspace),
         limits=limits,
         candidate_error=why,
+        test_error=test_why,
     )
     verdict["reward"] = 1.0 if verdict["passed"] else 0.0
     verdict["task_version"] = TASK_VERSION

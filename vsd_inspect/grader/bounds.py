@@ -11,10 +11,10 @@ the interval: Hoeffding again, at the distance between its expected statistic an
 
 import math
 
-from .hidden import DELTA, MAX_STAT_CHECKS, hoeffding
+from .hidden import DELTA, MAX_STAT_CHECKS, chi2_lower_quantile, hoeffding
 
-MIN_N = 148_000  # elements of a hidden input (150,000 to 200,000 drawn, less rounding to the shape)
-MIN_PAIRS = 65_000  # disjoint adjacent pairs along any axis: ≥ n(L-1)/2L with L ≥ 9 for an odd axis
+MIN_N = 98_000  # elements of a hidden input with a tested rate (100,000 to 130,000 drawn, less rounding to the shape)
+MIN_PAIRS = 43_000  # disjoint adjacent pairs along any axis: ≥ n(L-1)/2L with L ≥ 9 for an odd axis
 VISIBLE_N = 100_000
 # The rate ranges of the hidden cases that test the mask probability (hidden.draw_cases).
 CASE_RATES = {"low": (0.05, 0.35), "high": (0.55, 0.95), "mean64": (0.2, 0.45), "mean32": (0.55, 0.8)}
@@ -84,12 +84,17 @@ def table() -> list[tuple[str, str, str]]:
     return [
         ("per-check false fail of a correct layer (Hoeffding δ)", f"{DELTA:.0e}", "by construction of every interval"),
         ("per-grading false fail (union over ≤ %d checks)" % MAX_STAT_CHECKS, f"{MAX_STAT_CHECKS * DELTA:.0e}", "≤ 1e-9"),
-        ("dropped-fraction half-width t at n ≥ 148,000", f"{t:.4f}", "sqrt(ln(2/δ) / 2n)"),
-        ("pair-independence half-width at ≥ 65,000 pairs", f"{tp:.4f}", "sqrt(ln(2/δ) / 2m)"),
+        ("dropped-fraction half-width t at n ≥ 98,000", f"{t:.4f}", "sqrt(ln(2/δ) / 2n)"),
+        ("pair-independence half-width at ≥ 43,000 pairs", f"{tp:.4f}", "sqrt(ln(2/δ) / 2m)"),
         ("keep-prob-p mask passes the dropped fraction", _fmt(keep_p_passes_dropped_fraction()), "rates avoid 0.45-0.55, so 1-2p is ≥ 0.1 away"),
         ("mask reused every call passes fresh-mask", _fmt(same_mask_passes_fresh_mask(), exact=True), "2p(1-p) ≥ 0.095 > t"),
         ("mask shared along an axis passes independence", _fmt(correlated_mask_passes_independence(), exact=True), "p(1-p) ≥ 0.0475 > 2t + t'"),
         ("1/(1-p) scale passes the variance check (p=0.05)", _fmt(scale_mean_passes_variance()), "structure check: 0 (exact)"),
+        (
+            "fixed drop count passes the χ² count check",
+            "0 (deterministic)",
+            f"S ≤ K·0.25/1000 ≤ 0.004 < floor {chi2_lower_quantile(12):.3f} (K = 12..15 outputs)",
+        ),
         ("correct layer fails visible variance at p=0.7", f"{visible_false_fail(0.7):.0e}", "tolerance 0.1, N = 100,000"),
     ]
 

@@ -2,14 +2,20 @@
 
 Every check follows from a sentence of the prompt's contract:
   "every element is zeroed independently with probability p on every call"
-      -> dropped fraction, pairwise independence along each axis, fresh masks per call
+      -> dropped fraction, pairwise independence along each axis, a fresh mask on each call
+         (also after a train -> eval -> train round trip), dropped counts that vary as a
+         binomial's do (not a fixed count)
   "every kept element is multiplied by exactly 1/sqrt(1-p)"
       -> structure (each output is 0 or x/sqrt(1-p)), variance preserved, Var = σ² + μ²p
-  "p = 0 is the identity"           -> the p = 0 case
-  "in eval mode the output equals the input"   -> eval identity
-  "the input array is never modified"          -> input unmodified
+  "p = 0 is the identity"           -> the p = 0 case; a tiny p is not the identity
+  "in eval mode the output equals the input"   -> eval identity, fresh and after training
+  "the input array is never modified"          -> input unmodified (and the worker hands the
+                                                  layer read-only arrays)
   "the output has the input's shape"            -> checked for every output before any statistic
-  "random draws from np.random.default_rng(seed)" -> same seed, same masks
+  "random draws from np.random.default_rng(seed)" -> same seed, same masks, with another live
+                                                  layer drawing in between
+  the interface -> training True at first, train()/eval() return self, ValueError for p
+                   outside [0, 1), forward(x) is __call__(x)
 
 Statistical checks use Hoeffding bounds at DELTA each; `README.md` ("Error rates") derives
 the resulting false-fail and false-pass probabilities. The arrays come from the worker as
@@ -23,11 +29,20 @@ import numpy as np
 
 # Per-check false-fail probability for a correct implementation. A grading runs at most
 # MAX_STAT_CHECKS statistical checks, so a correct layer fails one with probability at
-# most MAX_STAT_CHECKS * DELTA = 3e-10 (union bound).
+# most MAX_STAT_CHECKS * DELTA = 4e-10 (union bound).
 DELTA = 1e-11
-MAX_STAT_CHECKS = 30
+MAX_STAT_CHECKS = 40
 # Relative tolerance of "exactly x / sqrt(1 - p)", by the input's dtype.
 RTOL = {"float32": 2e-6, "float64": 1e-12}
+# The χ² count check uses cases whose counts are near-normal (n·p·(1-p) at least this).
+MIN_BINOMIAL_VARIANCE = 1000.0
+BAD_RATES = (1.0, -0.1, 1.5)
+INTERFACE_FLAGS = (
+    "training is True at first",
+    "eval() returns self and clears training",
+    "train() returns self and sets training",
+    *(f"p = {p} raises ValueError" for p in BAD_RATES),
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +78,7 @@ def draw_cases(seed: int) -> list[Case]:
     rng = np.random.default_rng(seed)
 
     def size() -> int:
-        return int(rng.integers(150_000, 200_001))
+        return int(rng.integers(100_000, 130_001))
 
     def seeds() -> tuple[int, int]:
         a, b = rng.integers(0, 2**31, size=2)
@@ -74,6 +89,7 @@ def draw_cases(seed: int) -> list[Case]:
 
     specs = [
         ("p0", 0.0, 2, 20_000, "float64", 0.0),
+        ("tiny", float(rng.uniform(0.001, 0.05)), 1, int(rng.integers(50_000, 60_001)), "float64", 0.0),
         ("low", float(rng.uniform(0.05, 0.35)), 1, size(), "float64", 0.0),
         ("high", float(rng.uniform(0.55, 0.95)), 2, size(), "float32", 0.0),
         ("mean64", float(rng.uniform(0.2, 0.45)), 3, size(), "float64", sign() * float(rng.uniform(1, 3))),
@@ -100,16 +116,53 @@ def build(seed: int) -> tuple[list[Case], dict[str, np.ndarray], list[dict]]:
                 "id": f"{k}/a",
                 "p": c.p,
                 "seed": c.seed_a,
-                "steps": [["mode", "train"], ["call", k, f"{k}_y1"], ["call", k, f"{k}_y2"], ["snapshot", k, f"{k}_after"]],
+                "steps": [
+                    ["mode", "train"],
+                    ["call", k, f"{k}_y1"],
+                    ["call", k, f"{k}_y2"],
+                    ["mode", "eval"],
+                    ["call", k, f"{k}_yea"],
+                    ["mode", "train"],
+                    ["call", k, f"{k}_y3"],
+                    ["snapshot", k, f"{k}_after"],
+                ],
             },
-            {"id": f"{k}/a-again", "p": c.p, "seed": c.seed_a, "steps": [["mode", "train"], ["call", k, f"{k}_y1r"]]},
+            {
+                "id": f"{k}/a-again",
+                "p": c.p,
+                "seed": c.seed_a,
+                "steps": [["mode", "train"], ["other", c.p, c.seed_b, k], ["call", k, f"{k}_y1r"]],
+            },
             {"id": f"{k}/eval", "p": c.p, "seed": c.seed_b, "steps": [["mode", "eval"], ["call", k, f"{k}_ye"]]},
         ]
+    tiny = next(c for c in cases if c.key == "tiny")
+    sessions.append(
+        {
+            "id": "interface",
+            "kind": "interface",
+            "p": 0.3,
+            "seed": tiny.seed_b,
+            "input": "h_tiny",
+            "flags": "i_flags",
+            "forward": "i_forward",
+            "call": "i_call",
+        }
+    )
     return cases, inputs, sessions
 
 
-def expected_outputs(cases: list[Case]) -> list[str]:
-    return [f"h_{c.key}_{s}" for c in cases for s in ("y1", "y2", "after", "y1r", "ye")]
+OUTPUT_SUFFIXES = ("y1", "y2", "yea", "y3", "after", "y1r", "ye")
+
+
+def expected_outputs(cases: list[Case]) -> dict[str, tuple[str, str]]:
+    """Every output the judge needs: name -> (the input it has the shape of, its kind)."""
+    expected = {
+        f"h_{c.key}_{s}": (f"h_{c.key}", "snapshot" if s == "after" else "float")
+        for c in cases
+        for s in OUTPUT_SUFFIXES
+    }
+    expected |= {"i_flags": ("", "flags"), "i_forward": ("h_tiny", "optional"), "i_call": ("h_tiny", "optional")}
+    return expected
 
 
 def hoeffding(n: int, delta: float = DELTA) -> float:
@@ -133,7 +186,7 @@ def _pairs_both_kept(kept: np.ndarray, axis: int) -> tuple[float, int]:
 def check_case(c: Case, x: np.ndarray, out: dict[str, np.ndarray]) -> list[dict]:
     """Every hidden check of one case. `out` holds validated float arrays of x's shape."""
     k = f"h_{c.key}"
-    y1, y2 = out[f"{k}_y1"], out[f"{k}_y2"]
+    trained = [out[f"{k}_{name}"] for name in ("y1", "y2", "y3")]
     xf = x.astype(np.float64)
     n = xf.size
     q = 1.0 - c.p
@@ -145,25 +198,23 @@ def check_case(c: Case, x: np.ndarray, out: dict[str, np.ndarray]) -> list[dict]
     xs = xf * s
     nonzero_x = xs != 0
 
-    def structure(y: np.ndarray) -> tuple[bool, np.ndarray, float]:
+    def structure(y: np.ndarray) -> tuple[np.ndarray, float]:
         """Kept elements (y != 0) must equal x·s to `rtol`; dropped ones are exactly 0."""
         yf = y.astype(np.float64, copy=False)
         kept = yf != 0
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.abs(yf / np.where(nonzero_x, xs, 1.0) - 1.0)
         rel[~nonzero_x & kept] = np.inf  # x == 0 yet y != 0: cannot be x·s
-        worst = float(np.max(rel, where=kept, initial=0.0))
-        return worst <= rtol, kept, worst
+        return kept, float(np.max(rel, where=kept, initial=0.0))
 
-    ok1, kept1, worst1 = structure(y1)
-    ok2, kept2, worst2 = structure(y2)
+    masks, worst = [], 0.0
+    for y in trained:
+        kept, w = structure(y)
+        masks.append(kept)
+        worst = max(worst, w)
+    kept1, kept2, kept3 = masks
     results.append(
-        _check(
-            f"{tag}: each output is 0 or x/sqrt(1-p)",
-            ok1 and ok2,
-            f"max relative error of kept elements {max(worst1, worst2):.2e}",
-            f"≤ {rtol:g}",
-        )
+        _check(f"{tag}: each output is 0 or x/sqrt(1-p)", worst <= rtol, f"max relative error of kept elements {worst:.2e}", f"≤ {rtol:g}")
     )
     dropped = 1.0 - float(kept1.mean())
     if c.p == 0.0:
@@ -184,28 +235,85 @@ def check_case(c: Case, x: np.ndarray, out: dict[str, np.ndarray]) -> list[dict]
                     f"{q * q:.4f} ± {tp:.4f}",
                 )
             )
-        agree = float((kept1 == kept2).mean())
         expect = c.p**2 + q**2
-        results.append(
-            _check(
-                f"{tag}: a second call draws a fresh mask",
-                abs(agree - expect) <= t,
-                f"masks agree on {agree:.4f}",
-                f"{expect:.4f} ± {t:.4f}",
+        for other, when in ((kept2, "a second call"), (kept3, "a call after train → eval → train")):
+            agree = float((kept1 == other).mean())
+            results.append(
+                _check(
+                    f"{tag}: {when} draws a fresh mask",
+                    abs(agree - expect) <= t,
+                    f"masks agree on {agree:.4f}",
+                    f"{expect:.4f} ± {t:.4f}",
+                )
             )
-        )
-        results.append(_variance_check(tag, c, xf, y1.astype(np.float64), s, q))
-    same = bool(np.array_equal(out[f"{k}_y1r"], y1))
+        results.append(_variance_check(tag, c, xf, trained[0].astype(np.float64), s, q))
+    same = bool(np.array_equal(out[f"{k}_y1r"], trained[0]))
     results.append(
-        _check(f"{tag}: the same seed reproduces the same output", same, "identical" if same else "differs", "identical")
+        _check(
+            f"{tag}: the same seed reproduces the same output (another layer drawing meanwhile)",
+            same,
+            "identical" if same else "differs",
+            "identical",
+        )
     )
-    ye = out[f"{k}_ye"].astype(np.float64)
-    diff = float(np.max(np.abs(ye - xf)))
-    results.append(_check(f"{tag}: eval mode returns the input", diff == 0.0, f"max |y - x| = {diff:.3g}", "0"))
+    diff = max(float(np.max(np.abs(out[f"{k}_{e}"].astype(np.float64) - xf))) for e in ("ye", "yea"))
+    results.append(
+        _check(f"{tag}: eval mode returns the input (fresh, and after training)", diff == 0.0, f"max |y - x| = {diff:.3g}", "0")
+    )
     after = out[f"{k}_after"]
     intact = after.dtype == x.dtype and bool(np.array_equal(after, x))
     results.append(_check(f"{tag}: input left unmodified", intact, "unchanged" if intact else "modified", "unchanged"))
     return results
+
+
+def chi2_lower_quantile(k: int, delta: float = DELTA) -> float:
+    """s with P(χ²_k ≤ s) ≤ delta, from P(χ²_k ≤ s) ≤ (s/2)^(k/2) / Γ(k/2 + 1)."""
+    return 2.0 * math.exp((math.log(delta) + math.lgamma(k / 2 + 1)) / (k / 2))
+
+
+def count_dispersion_check(cases: list[Case], out: dict[str, np.ndarray]) -> dict:
+    """Dropped counts must vary as independent drops make them vary.
+
+    With independent drops each count k ~ Binomial(n, p), so (k - np)² / npq is about χ²_1,
+    and S, their sum over K outputs, about χ²_K. A layer that drops exactly round(p·n)
+    elements (a permutation) gives S ≈ 0. Fails when S is below its DELTA lower quantile.
+    """
+    terms = []
+    for c in cases:
+        n = math.prod(c.shape)
+        var = n * c.p * (1 - c.p)
+        if c.p == 0 or var < MIN_BINOMIAL_VARIANCE:
+            continue
+        for name in ("y1", "y2", "y3"):
+            k = float(np.count_nonzero(out[f"h_{c.key}_{name}"] == 0))
+            terms.append((k - n * c.p) ** 2 / var)
+    stat, floor = float(sum(terms)), chi2_lower_quantile(len(terms))
+    return _check(
+        "dropped counts vary like independent drops (χ² of the counts)",
+        stat >= floor,
+        f"S = {stat:.3f} over {len(terms)} outputs",
+        f"≥ {floor:.3f}",
+    )
+
+
+def interface_checks(out: dict[str, np.ndarray]) -> list[dict]:
+    flags = out["i_flags"]
+    results = [
+        _check(f"interface: {name}", bool(flags[i] == 1), "yes" if flags[i] == 1 else "no", "yes")
+        for i, name in enumerate(INTERFACE_FLAGS)
+    ]
+    fwd, call = out.get("i_forward"), out.get("i_call")
+    same = fwd is not None and call is not None and bool(np.array_equal(fwd, call))
+    measured = "same" if same else ("differ" if fwd is not None and call is not None else "one of them raised")
+    results.append(_check("interface: forward(x) is __call__(x)", same, measured, "same"))
+    return results
+
+
+def check_all(cases: list[Case], inputs: dict[str, np.ndarray], out: dict[str, np.ndarray]) -> list[dict]:
+    """Every hidden check of one grading."""
+    results = [r for c in cases for r in check_case(c, inputs[f"h_{c.key}"], out)]
+    results.append(count_dispersion_check(cases, out))
+    return results + interface_checks(out)
 
 
 def _variance_check(tag: str, c: Case, x: np.ndarray, y: np.ndarray, s: float, q: float) -> dict:

@@ -5,7 +5,9 @@ None of this runs the candidate's code; it reads bytes and syntax trees only.
 
 import ast
 import hashlib
+import io
 import sys
+import tokenize
 
 MAX_CANDIDATE_BYTES = 256 * 1024
 
@@ -26,15 +28,20 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _const(node: ast.AST) -> float | None:
-    """The value of a numeric constant expression such as 0.5, -.5, 1/2 or -(1 / 2); else None."""
+def _const(node: ast.AST, names: dict[str, float] | None = None, depth: int = 0) -> float | None:
+    """The value of a numeric constant expression such as 0.5, -.5, 1/2, -(1 / 2) or a
+    module-level name bound once to one (`HALF = 0.5`); else None."""
+    if depth > 50:
+        return None
+    if isinstance(node, ast.Name) and names and node.id in names:
+        return names[node.id]
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
         return float(node.value)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        v = _const(node.operand)
+        v = _const(node.operand, names, depth + 1)
         return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.Mult, ast.Add, ast.Sub)):
-        a, b = _const(node.left), _const(node.right)
+        a, b = _const(node.left, names, depth + 1), _const(node.right, names, depth + 1)
         if a is None or b is None:
             return None
         if isinstance(node.op, ast.Div):
@@ -43,9 +50,28 @@ def _const(node: ast.AST) -> float | None:
     return None
 
 
-def _is_half(node: ast.AST) -> bool:
-    v = _const(node)
+def _is_half(node: ast.AST, names: dict[str, float] | None = None) -> bool:
+    v = _const(node, names)
     return v is not None and abs(abs(v) - 0.5) < 1e-12
+
+
+def _module_constants(tree: ast.AST) -> dict[str, float]:
+    """Module-level names assigned exactly once, to a numeric constant expression."""
+    if not isinstance(tree, ast.Module):
+        return {}
+    counts: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+    names: dict[str, float] = {}
+    for stmt in tree.body:
+        target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else getattr(stmt, "target", None)
+        value = getattr(stmt, "value", None)
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and isinstance(target, ast.Name) and value is not None:
+            v = _const(value)
+            if v is not None and counts.get(target.id) == 1:
+                names[target.id] = v
+    return names
 
 
 def _func_name(func: ast.AST) -> str | None:
@@ -64,21 +90,22 @@ def sqrt_spellings(tree: ast.AST) -> list[str]:
     Comments are not in the tree and strings are constants, so neither counts.
     """
     found: list[str] = []
+    names = _module_constants(tree)
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = _func_name(node.func)
             if name in _SQRT_FUNCS:
                 found.append(f"{name}() at line {node.lineno}")
-            elif name in _POWER_FUNCS and len(node.args) >= 2 and _is_half(node.args[1]):
+            elif name in _POWER_FUNCS and len(node.args) >= 2 and _is_half(node.args[1], names):
                 found.append(f"{name}(·, ±0.5) at line {node.lineno}")
             elif name in _POWER_FUNCS:
                 exp = [k.value for k in node.keywords if k.arg in ("x2", "exp", "y")]
-                if exp and _is_half(exp[0]):
+                if exp and _is_half(exp[0], names):
                     found.append(f"{name}(·, ±0.5) at line {node.lineno}")
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and _is_half(node.right):
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and _is_half(node.right, names):
             found.append(f"** ±0.5 at line {node.lineno}")
-        elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Pow) and _is_half(node.value):
+        elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Pow) and _is_half(node.value, names):
             found.append(f"**= ±0.5 at line {node.lineno}")
         elif isinstance(node, ast.Attribute) and node.attr in _SQRT_FUNCS and isinstance(node.ctx, ast.Load):
             if id(node) not in called:
@@ -128,12 +155,21 @@ def workspace_signals(files: list[str] | None) -> dict[str, list[str]]:
 
 
 def decode_candidate(data: bytes) -> tuple[str | None, str]:
-    """The candidate's source text, or None and the reason it is not acceptable input."""
+    """The candidate's source text as Python itself will read it, or None and the reason
+    it is not acceptable input. A UTF-8 BOM is honoured as the import honours it; a coding
+    cookie for any other codec is refused, so the tree the gates read is the program that runs."""
     if len(data) > MAX_CANDIDATE_BYTES:
         return None, f"dropout.py is {len(data):,} bytes; the cap is {MAX_CANDIDATE_BYTES:,}"
     if b"\x00" in data:
         return None, "dropout.py contains NUL bytes (binary, not Python source)"
     try:
-        return data.decode("utf-8"), ""
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        if encoding not in ("utf-8", "utf-8-sig"):
+            # Another codec (latin-1, utf-7, ...) would make the text the gates read differ
+            # from what runs; the contract's source is UTF-8 (a BOM is fine).
+            return None, f"dropout.py declares the encoding {encoding}; only UTF-8 is accepted"
+        return data.decode(encoding), ""
+    except (SyntaxError, LookupError) as ex:
+        return None, f"dropout.py is not valid UTF-8 and declares no encoding Python can use ({ex})"[:300]
     except UnicodeDecodeError as ex:
-        return None, f"dropout.py is not UTF-8 ({ex.reason} at byte {ex.start})"
+        return None, f"dropout.py is not valid {ex.encoding} ({ex.reason} at byte {ex.start})"

@@ -12,10 +12,13 @@ input's shape, and every visible and hidden check passed.
 
 import ast
 import importlib.util
+import io
 import json
+import math
 import os
 import secrets
 import select
+import stat
 import sys
 import tempfile
 import time
@@ -42,6 +45,7 @@ def grade(
     limits: jail.Limits = jail.Limits(),
     python: str | None = None,
     candidate_error: str | None = None,
+    test_error: str | None = None,
 ) -> dict:
     """Grade one candidate.
 
@@ -63,7 +67,10 @@ def grade(
     if candidate is None:
         return v.fail(cat.MISSING_FILE, "dropout.py is missing from the workspace", started)
     if test_modified:
-        what = "was deleted" if test_file is None else f"has sha256 {integrity.sha256(test_file)[:12]}…"
+        if test_file is not None:
+            what = f"has sha256 {integrity.sha256(test_file)[:12]}…"
+        else:
+            what = test_error.removeprefix("test_dropout.py ") if test_error else "was deleted"
         return v.fail(
             cat.TEST_MODIFIED,
             f"test_dropout.py {what}; the original is {integrity.sha256(expected_test)[:12]}…",
@@ -76,11 +83,12 @@ def grade(
         return v.fail(cat.BAD_INPUT, why, started)
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as ex:
-        line = getattr(ex, "lineno", None)
-        return v.fail(cat.SYNTAX_ERROR, f"dropout.py does not parse: {type(ex).__name__} {ex}"[:300], started, line=line)
-    v.signals["suspicious_code"] = integrity.suspicious_code(tree)
-    roots = integrity.sqrt_spellings(tree)
+        v.signals["suspicious_code"] = integrity.suspicious_code(tree)
+        roots = integrity.sqrt_spellings(tree)
+    except (SyntaxError, ValueError) as ex:
+        return v.fail(cat.SYNTAX_ERROR, f"dropout.py does not parse: {type(ex).__name__}: {ex}"[:300], started)
+    except (RecursionError, MemoryError) as ex:
+        return v.fail(cat.SYNTAX_ERROR, f"dropout.py is too deeply nested to analyse ({type(ex).__name__})", started)
     if not roots:
         return v.fail(
             cat.NO_SQRT,
@@ -124,24 +132,25 @@ def _wait_ready(proc, seconds: float) -> bool:
 
 
 def _run_and_judge(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path, limits, python: str) -> None:
-    cand, io, own = run / "work", run / "io", run / "judge"
-    for d in (cand, io, io / "out", own):
+    cand, io_dir, own = run / "work", run / "io", run / "judge"
+    for d in (cand, io_dir, io_dir / "out", own):
         d.mkdir()
     (cand / "dropout.py").write_bytes(candidate)
     (cand / "main.py").write_bytes(_WORKER_SOURCE.read_bytes())
     visible = _load_visible(expected_test, own)
 
     t0 = time.monotonic()
-    proc, cgroup, applied = jail.start([python, "-I", "-S", str(cand / "main.py"), str(io), _NUMPY_PARENT], cand, limits)
+    proc, cgroup, applied = jail.start([python, "-I", "-S", str(cand / "main.py"), str(io_dir), _NUMPY_PARENT], cand, limits)
     v.worker["limits"] = applied
     try:
-        if not _wait_ready(proc, limits.wall_seconds):
-            raise HarnessError(f"the worker interpreter ({python}) did not start with numpy")
+        # The inputs are drawn while the worker's interpreter starts (they overlap on 2 cores).
         vis_inputs = visible.build_inputs()
         cases, hid_inputs, hid_sessions = hidden.build(v.seed)
         inputs = {f"v_{k}": a for k, a in vis_inputs.items()} | hid_inputs
-        np.savez(io / "inputs.npz", **inputs)
-        (io / "plan.json").write_text(json.dumps(_visible_sessions(visible.CALLS) + hid_sessions))
+        np.savez(io_dir / "inputs.npz", **inputs)
+        (io_dir / "plan.json").write_text(json.dumps(_visible_sessions(visible.CALLS) + hid_sessions))
+        if not _wait_ready(proc, limits.wall_seconds):
+            raise HarnessError(f"the worker interpreter ({python}) did not start with numpy")
         try:
             proc.stdin.write(b"go\n")
             proc.stdin.flush()
@@ -150,12 +159,12 @@ def _run_and_judge(v: "_Verdict", candidate: bytes, expected_test: bytes, run: P
     finally:
         result = jail.finish(proc, cgroup, limits, t0)
     v.worker.update(returncode=result.returncode, seconds=round(result.seconds, 3))
-    v.worker["stderr_tail"] = _tail(io / "stderr.log", limits.log_bytes)
-    status = _read_status(io / "status.json")
+    v.worker["stderr_tail"] = _tail(io_dir / "stderr.log", limits.log_bytes)
+    status = _read_status(io_dir / "status.json")
 
-    expected = {f"v_{c['name']}": f"v_{c['input']}" for c in visible.CALLS}
-    expected |= {name: f"h_{name[2:].rsplit('_', 1)[0]}" for name in hidden.expected_outputs(cases)}
-    outputs, problem = _load_outputs(io / "out", expected, inputs, limits, status)
+    expected = {f"v_{c['name']}": (f"v_{c['input']}", "float") for c in visible.CALLS}
+    expected |= hidden.expected_outputs(cases)
+    outputs, problem = _load_outputs(io_dir / "out", expected, inputs, limits, status)
     if problem is None and result.timed_out:
         problem = (cat.TIMEOUT, f"the worker ran past the {limits.wall_seconds:g} s wall-time limit")
     if problem is not None:
@@ -189,55 +198,97 @@ def evaluate(visible: ModuleType, vis_inputs: dict, cases: list, hid_inputs: dic
     ratios = {
         str(p): round(float(np.var(vis_out[f"train_p{p}"]) / np.var(vis_inputs[f"x_p{p}"])), 5) for p in visible.RATES
     }
-    hid_results = [r for c in cases for r in hidden.check_case(c, hid_inputs[f"h_{c.key}"], outputs)]
+    hid_results = hidden.check_all(cases, hid_inputs, outputs)
     return vis_results, hid_results, ratios
 
 
-def _tail(path: Path, cap: int) -> str:
+def _read_regular(path: Path, cap: int, tail: bool = False) -> bytes | None:
+    """At most `cap` bytes of a regular file the worker wrote, or None. Never follows a link,
+    never blocks on a pipe, never reads past the cap (the worker controls these files)."""
     try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - cap))
-            return f.read(cap).decode("utf-8", "replace")
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
-        return ""
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if tail and info.st_size > cap:
+            os.lseek(fd, info.st_size - cap, os.SEEK_SET)
+        chunks, left = [], cap + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        return data if tail or len(data) <= cap else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _tail(path: Path, cap: int) -> str:
+    data = _read_regular(path, cap, tail=True)
+    return "" if data is None else data[-cap:].decode("utf-8", "replace")
 
 
 def _read_status(path: Path) -> dict:
     """The worker's own account (the candidate could have altered it: used for messages only)."""
+    data = _read_regular(path, _STATUS_CAP)
     try:
-        if path.stat().st_size > _STATUS_CAP:
-            return {}
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        status = json.loads(data) if data is not None else {}
+    except (ValueError, RecursionError):
         return {}
-    return data if isinstance(data, dict) else {}
+    return status if isinstance(status, dict) else {}
 
 
-def _load_outputs(out_dir: Path, expected: dict[str, str], inputs: dict, limits, status: dict):
+def _load_array(path: Path, shape: tuple, dtypes: tuple[str, ...] | None) -> tuple[np.ndarray | None, str]:
+    """Parse an .npy file that the worker wrote, checking its header before its data."""
+    itemsize = max((np.dtype(d).itemsize for d in dtypes), default=8) if dtypes else 8
+    data = _read_regular(path, math.prod(shape) * itemsize + 4096)
+    if data is None:
+        return None, "is not a regular file of a plausible size"
+    try:
+        f = io.BytesIO(data)
+        version = np.lib.format.read_magic(f)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        got_shape, _fortran, dtype = read_header(f)
+        if tuple(got_shape) != tuple(shape):
+            return None, f"has shape {tuple(got_shape)}; input {tuple(shape)}"
+        if dtypes is not None and dtype.name not in dtypes:
+            return None, f"has dtype {dtype}; expected {' or '.join(dtypes)}"
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as ex:  # a forged file: any parse failure is a bad output
+        return None, f"is not a plain numeric array ({type(ex).__name__})"
+    if type(array) is not np.ndarray or array.shape != tuple(shape):
+        return None, "is not a plain numeric array"
+    return array, ""
+
+
+_FLOATS = ("float32", "float64")
+
+
+def _load_outputs(out_dir: Path, expected: dict[str, tuple[str, str]], inputs: dict, limits, status: dict):
     """Load and validate every expected output; the first problem found, or None."""
     outputs: dict[str, np.ndarray] = {}
-    for name, input_key in expected.items():
-        x = inputs[input_key]
+    for name, (input_key, kind) in expected.items():
         path = out_dir / f"{name}.npy"
-        if not path.exists():
+        if not os.path.lexists(path):
+            if kind == "optional":  # its check reports the absence
+                continue
             return outputs, ("missing", name)
-        size = path.stat().st_size
-        if size > x.size * 8 + 4096:
-            return outputs, (cat.BAD_OUTPUT, f"output {name} is {size:,} bytes, larger than any valid answer")
-        try:
-            y = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as ex:
-            return outputs, (cat.BAD_OUTPUT, f"output {name} is not a plain numeric array ({type(ex).__name__})")
-        if type(y) is not np.ndarray or y.shape != x.shape:
-            return outputs, (cat.BAD_OUTPUT, f"output {name} has shape {getattr(y, 'shape', None)}; input {x.shape}")
-        if name.endswith("_after"):
-            outputs[name] = y
-            continue
-        if y.dtype.kind != "f" or y.dtype.itemsize not in (4, 8):
-            return outputs, (cat.BAD_OUTPUT, f"output {name} has dtype {y.dtype}; expected float32 or float64")
-        if not np.isfinite(y).all():
+        if kind == "flags":
+            shape, dtypes = (len(hidden.INTERFACE_FLAGS),), ("int8",)
+        else:
+            x = inputs[input_key]
+            shape, dtypes = x.shape, ((x.dtype.name,) if kind == "snapshot" else _FLOATS)
+        y, why = _load_array(path, shape, dtypes)
+        if y is None:
+            return outputs, (cat.BAD_OUTPUT, f"output {name} {why}")
+        if kind in ("float", "optional") and not np.isfinite(y).all():
             return outputs, (cat.BAD_OUTPUT, f"output {name} contains NaN or infinity")
         outputs[name] = y
     return outputs, None
@@ -253,6 +304,8 @@ def _diagnose(problem: tuple[str, str], result: jail.RunResult, status: dict, li
     if result.cpu_exceeded:
         return cat.TIMEOUT, f"the worker used more than {limits.cpu_seconds} s of CPU"
     imp = status.get("import")
+    if imp == "started":
+        return cat.IMPORT_ERROR, "the process ended while importing dropout.py"
     if isinstance(imp, str) and imp != "ok":
         return cat.IMPORT_ERROR, f"importing dropout.py failed: {imp}"
     calls = status.get("calls") if isinstance(status.get("calls"), dict) else {}
@@ -260,9 +313,12 @@ def _diagnose(problem: tuple[str, str], result: jail.RunResult, status: dict, li
     if isinstance(call, str) and call.startswith("returned "):
         return cat.BAD_OUTPUT, f"the layer {call} for {detail}; expected a numpy.ndarray"
     sessions = status.get("sessions") if isinstance(status.get("sessions"), dict) else {}
-    errors = [f"{k}: {e}" for k, e in sessions.items() if isinstance(e, str) and e != "ok"]
+    errors = [f"{k}: {e}" for k, e in sessions.items() if isinstance(e, str) and e not in ("ok", "started")]
     if errors:
         return cat.RUNTIME_ERROR, f"the layer raised {errors[0]}"[:400]
+    unfinished = [k for k, e in sessions.items() if e == "started"]
+    if unfinished:
+        return cat.RUNTIME_ERROR, f"the worker process ended (code {result.returncode}) during {unfinished[0]}"
     if result.returncode not in (0, None):
         how = f"signal {-result.returncode}" if result.returncode < 0 else f"exit code {result.returncode}"
         return cat.RUNTIME_ERROR, f"the worker process ended with {how} before writing {detail}"
@@ -290,7 +346,7 @@ class _Verdict:
             self.category, self.feedback = category, feedback
         if check is not None:
             self.add("integrity", check[0], False, check[1], check[2])
-        if line is not None:
+        if line is not None and f"line {line}" not in self.feedback:
             self.feedback += f" (line {line})"
         return self.finish(started) if started is not None else {}
 

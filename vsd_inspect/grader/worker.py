@@ -23,8 +23,51 @@ def _describe(ex: BaseException) -> str:
     return f"{type(ex).__name__}: {ex}"[:300]
 
 
+def _flag(fn) -> int:
+    """1 when `fn()` is true, 0 when false or when it raises."""
+    try:
+        return 1 if fn() else 0
+    except BaseException:
+        return 0
+
+
+def _raises_value_error(layer_class, p) -> int:
+    try:
+        layer_class(p=p, seed=0)
+    except ValueError:
+        return 1
+    except BaseException:
+        return 0
+    return 0
+
+
+def interface_probe(np, layer_class, session, arrays, save):
+    """The contract's interface, recorded as data for the judge: training is True at first,
+    train()/eval() return self and set it, p outside [0, 1) raises ValueError, and
+    forward(x) is __call__(x) (two layers of one seed, one called each way)."""
+    p, seed, key = session["p"], session["seed"], session["input"]
+    layer = layer_class(p=p, seed=seed)
+    flags = [
+        _flag(lambda: layer.training is True),
+        _flag(lambda: layer.eval() is layer and layer.training is False),
+        _flag(lambda: layer.train() is layer and layer.training is True),
+        *(_raises_value_error(layer_class, bad) for bad in (1.0, -0.1, 1.5)),
+    ]
+    save(session["flags"], np.array(flags, dtype=np.int8))
+    for out_key, method in ((session["forward"], "forward"), (session["call"], "__call__")):
+        try:  # a missing or failing method leaves its output missing: the judge's check fails
+            result = getattr(layer_class(p=p, seed=seed).train(), method)(arrays[key])
+        except Exception:
+            continue
+        if type(result) is np.ndarray:
+            save(out_key, result)
+
+
 def run_session(np, layer_class, session, arrays, save, status):
     """One layer instance: construct, then apply each step in order; `save(key, array)`."""
+    if session.get("kind") == "interface":
+        interface_probe(np, layer_class, session, arrays, save)
+        return
     layer = layer_class(p=session["p"], seed=session["seed"])
     for step in session["steps"]:
         op = step[0]
@@ -39,9 +82,26 @@ def run_session(np, layer_class, session, arrays, save, status):
                 continue
             save(out_key, result)
             status["calls"][out_key] = "ok"
+        elif op == "other":  # another live layer, drawing from its own generator meanwhile
+            _, p, seed, key = step
+            layer_class(p=p, seed=seed).train()(arrays[key])
         elif op == "snapshot":
             _, key, out_key = step
             save(out_key, np.array(arrays[key], copy=True))
+
+
+def _read_only(np, array):
+    """A copy the layer cannot write to: its buffer is immutable bytes, so even
+    setflags(write=True) fails; an in-place write raises instead of going unseen."""
+    return np.frombuffer(array.tobytes(), dtype=array.dtype).reshape(array.shape)
+
+
+def _write_status(io_dir, status):
+    """Atomically, so a process that dies mid-run leaves its last complete record."""
+    tmp = os.path.join(io_dir, "status.tmp")
+    with open(tmp, "w") as f:
+        json.dump(status, f)
+    os.replace(tmp, os.path.join(io_dir, "status.json"))
 
 
 def main() -> int:
@@ -62,32 +122,39 @@ def main() -> int:
         os.dup2(log, fd)
         os.close(log)
 
-    status = {"import": "ok", "sessions": {}, "calls": {}}
+    status = {"import": "started", "sessions": {}, "calls": {}}
+    _write_status(io_dir, status)
     layer_class = None
     try:
         import dropout
 
         layer_class = dropout.VarianceStabilizedDropout
+        status["import"] = "ok"
     except BaseException as ex:  # SystemExit and KeyboardInterrupt included: a verdict, not a crash
         status["import"] = _describe(ex)
+    _write_status(io_dir, status)
 
     sys.stdin.readline()  # the judge has written the inputs
     if layer_class is not None:
         with open(os.path.join(io_dir, "plan.json")) as f:
             plan = json.load(f)
         with np.load(os.path.join(io_dir, "inputs.npz"), allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+            arrays = {k: _read_only(np, data[k]) for k in data.files}
+
         def save(key, array):
             np.save(os.path.join(out_dir, key + ".npy"), array, allow_pickle=False)
 
         for session in plan:
+            status["sessions"][session["id"]] = "started"
+            _write_status(io_dir, status)
             try:
                 run_session(np, layer_class, session, arrays, save, status)
                 status["sessions"][session["id"]] = "ok"
             except BaseException as ex:
                 status["sessions"][session["id"]] = _describe(ex)
-    with open(os.path.join(io_dir, "status.json"), "w") as f:
-        json.dump(status, f)
+            _write_status(io_dir, status)
+    status["done"] = True
+    _write_status(io_dir, status)
     return 0
 
 

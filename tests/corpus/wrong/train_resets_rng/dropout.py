@@ -1,0 +1,36 @@
+"""Wrong fix: train() re-creates the generator from the seed, so every train() / eval() round trip
+replays the same masks (the contract asks for a fresh mask on every call)
+"""
+
+import numpy as np
+
+
+class VarianceStabilizedDropout:
+    """Dropout whose kept units are rescaled so the output keeps the input's variance."""
+
+    def __init__(self, p=0.5, seed=None):
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+        self.p = p
+        self.training = True
+        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+
+    def train(self):
+        self.training = True
+        self.rng = np.random.default_rng(self.seed)
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        keep = 1.0 - self.p
+        mask = self.rng.random(x.shape) < keep
+        return x * mask / np.sqrt(keep)
+
+    def __call__(self, x):
+        return self.forward(x)

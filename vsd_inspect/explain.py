@@ -6,15 +6,15 @@ from vsd_inspect.grader.categories import DESCRIPTIONS
 MAX_TEXT = 600
 
 
-def _cell(text: object) -> str:
+def _cell(text: object, limit: int = 120) -> str:
     s = str(text).replace("|", "\\|").replace("\n", " ")
-    return s if len(s) <= 120 else s[:117] + "…"
+    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def explanation(verdict: dict) -> str:
     head = "PASS" if verdict["passed"] else f"FAIL · {verdict['category']}"
     lines = [
-        f"**{head}** — {_cell(verdict['feedback'])}",
+        f"**{head}** — {_cell(verdict['feedback'], 400)}",
         "",
         f"*{DESCRIPTIONS.get(verdict['category'], '')}*",
         "",
@@ -29,7 +29,7 @@ def explanation(verdict: dict) -> str:
             "|---|---|---|---|",
         ]
         for c in checks:
-            mark = "✅" if c["passed"] else "❌"
+            mark = "ok" if c["passed"] else "**FAIL**"  # words, not emoji: they render in every font
             lines.append(f"| {mark} | {c['group']}: {_cell(c['name'])} | {_cell(c['measured'])} | {_cell(c['bound'])} |")
         lines.append("")
     sig = verdict.get("signals", {})
@@ -45,8 +45,7 @@ def explanation(verdict: dict) -> str:
     tail = (worker.get("stderr_tail") or "").strip()
     if tail and not verdict["passed"]:
         lines += ["Candidate's stderr (end):", "", "```", tail[-MAX_TEXT:], "```", ""]
-    lines.append(
-        f"Hidden seed `{verdict.get('hidden_seed')}` · grader {verdict.get('grader_version')} · "
-        f"graded in {verdict.get('seconds')} s"
-    )
+    ran_hidden = any(c["group"] == "hidden" for c in checks)
+    seed = f"hidden seed `{verdict.get('hidden_seed')}`" if ran_hidden else "hidden checks not run (an earlier gate failed)"
+    lines.append(f"{seed} · grader {verdict.get('grader_version')} · graded in {verdict.get('seconds')} s")
     return "\n".join(lines)

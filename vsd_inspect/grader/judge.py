@@ -183,6 +183,12 @@ def _run_and_judge(v: "_Verdict", candidate: bytes, expected_test: bytes, run: P
     outputs, problem = _load_outputs(io_dir / "out", expected, inputs, limits, status)
     if problem is None and result.timed_out:
         problem = (cat.TIMEOUT, f"the worker ran past the {limits.wall_seconds:g} s wall-time limit")
+    sessions = status.get("sessions") if isinstance(status.get("sessions"), dict) else {}
+    raised = any(isinstance(e, str) and e not in ("ok", "started") for e in sessions.values())
+    if problem is not None and (status.get("done") is not True or result.timed_out or raised):
+        # The worker did not get to the end: say why (time, import, a session) rather than
+        # what it left behind. (The status only names the failure; it never makes a pass.)
+        problem = ("missing", problem[1] if problem[0] == "missing" else "its outputs")
     if problem is not None:
         category, message = _diagnose(problem, result, status, limits)
         v.fail(category, message, None)
@@ -338,6 +344,8 @@ def _diagnose(problem: tuple[str, str], result: jail.RunResult, status: dict, li
     if result.returncode not in (0, None):
         how = f"signal {-result.returncode}" if result.returncode < 0 else f"exit code {result.returncode}"
         return cat.RUNTIME_ERROR, f"the worker process ended with {how} before writing {detail}"
+    if status and status.get("done") is not True:
+        return cat.RUNTIME_ERROR, "the worker process ended before finishing its sessions"
     return cat.BAD_OUTPUT, f"no output {detail} was produced"
 
 

@@ -80,6 +80,9 @@ def run_session(np, layer_class, session, arrays, save, status):
             if type(result) is not np.ndarray:
                 status["calls"][out_key] = f"returned {type(result).__module__}.{type(result).__qualname__}"
                 continue
+            if result.dtype.hasobject:
+                status["calls"][out_key] = f"returned a numpy.ndarray of dtype {result.dtype}"
+                continue
             save(out_key, result)
             status["calls"][out_key] = "ok"
         elif op == "other":  # another live layer, drawing from its own generator meanwhile

@@ -251,7 +251,9 @@ probe('chroot', lambda: _os.chroot('/'))
     }
     assert status["NoNewPrivs"] == "1"
     assert seen["sysrq"]["error"] == "FileNotFoundError"
-    assert set(eval(seen["dev"]["ok"])) <= {"null", "zero", "full", "random", "urandom", "fd", "stdin", "stdout", "stderr"}
+    devices = {"null", "zero", "full", "random", "urandom", "fd", "stdin", "stdout", "stderr"}
+    # "shm" only as the path to the run directory, when the judge keeps it in memory
+    assert set(eval(seen["dev"]["ok"])) <= devices | {"shm"}
     assert seen["sys"]["error"] == seen["run"]["error"] == "FileNotFoundError"
     assert eval(seen["interfaces"]["ok"]) == ["lo"]
     assert seen["connect"]["error"] == "OSError"  # the loopback is down: the network is unreachable

@@ -34,6 +34,8 @@ from .categories import HarnessError
 _WORKER_SOURCE = Path(__file__).with_name("worker.py")
 _STATUS_CAP = 1024 * 1024
 _AST_LOCK = threading.Lock()
+_USER_REPORT = "report.json"
+_SHM, _SHM_MIN_FREE = "/dev/shm", 1024**3
 _NUMPY_PARENT = str(Path(np.__file__).resolve().parent.parent)
 
 
@@ -101,9 +103,21 @@ def grade(
             check=("a square root in the code (syntax tree)", "none found", "≥ 1"),
         )
     v.add("integrity", "a square root in the code (syntax tree)", True, roots[0], "≥ 1")
-    with tempfile.TemporaryDirectory(prefix="vsd-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="vsd-", dir=_scratch_dir()) as tmp:
         _run_and_judge(v, candidate, expected_test, Path(tmp), limits, python or sys.executable)
     return v.finish(started)
+
+
+def _scratch_dir() -> str | None:
+    """A memory-backed directory for the run when one has room (the arrays pass through it
+    twice), else the system's temporary directory."""
+    try:
+        st = os.statvfs(_SHM)
+        if st.f_bavail * st.f_frsize >= _SHM_MIN_FREE and os.access(_SHM, os.W_OK):
+            return _SHM
+    except OSError:
+        pass
+    return None
 
 
 def _first_change(original: bytes, changed: bytes) -> str:
@@ -155,9 +169,18 @@ def _run_and_judge(v: "_Verdict", candidate: bytes, expected_test: bytes, run: P
     (cand / "main.py").write_bytes(_WORKER_SOURCE.read_bytes())
     visible = _load_visible(expected_test, own)
 
+    # The visible test as a user runs it (`python test_dropout.py`), in its own jail and copy
+    # of the workspace: a fail-only gate against code that behaves only inside the worker.
+    user = run / "user"
+    user.mkdir()
+    (user / "dropout.py").write_bytes(candidate)
+    (user / "test_dropout.py").write_bytes(expected_test)
+
     t0 = time.monotonic()
     proc, cgroup, applied = jail.start([python, "-I", "-S", str(cand / "main.py"), str(io_dir), _NUMPY_PARENT], cand, limits)
     v.worker["limits"] = applied
+    user_cmd = [python, "-E", "-s", "test_dropout.py", "--json", _USER_REPORT]
+    uproc, ucgroup, _ = jail.start(user_cmd, user, limits, writable=[user])
     try:
         # The inputs are drawn while the worker's interpreter starts (they overlap on 2 cores).
         vis_inputs = visible.build_inputs()
@@ -174,6 +197,7 @@ def _run_and_judge(v: "_Verdict", candidate: bytes, expected_test: bytes, run: P
             pass  # the worker already died; its missing outputs say so
     finally:
         result = jail.finish(proc, cgroup, limits, t0)
+        user_result = jail.finish(uproc, ucgroup, limits, t0)
     v.worker.update(returncode=result.returncode, seconds=round(result.seconds, 3))
     v.worker["stderr_tail"] = _tail(io_dir / "stderr.log", limits.log_bytes)
     status = _read_status(io_dir / "status.json")
@@ -204,6 +228,11 @@ def _run_and_judge(v: "_Verdict", candidate: bytes, expected_test: bytes, run: P
     if not all(r["passed"] for r in vis_results):
         failed = [r["name"] for r in vis_results if not r["passed"]]
         v.fail(cat.TESTS_FAILED, f"visible test failed: {'; '.join(failed)}", None)
+        return
+    user_ok, user_measured = _user_run_verdict(user / _USER_REPORT, user_result, len(vis_results))
+    v.add("visible", "python test_dropout.py, run as a user runs it", user_ok, user_measured, "passes")
+    if not user_ok:
+        v.fail(cat.TESTS_FAILED, f"the visible test, run as `python test_dropout.py`, {user_measured}", None)
     elif not all(r["passed"] for r in hid_results):
         failed = [r["name"] for r in hid_results if not r["passed"]]
         v.fail(cat.HIDDEN_FAILED, f"{len(failed)} hidden check(s) failed, first: {failed[0]}", None)
@@ -250,6 +279,24 @@ def _read_regular(path: Path, cap: int, tail: bool = False) -> bytes | None:
         return None
     finally:
         os.close(fd)
+
+
+def _user_run_verdict(report: Path, result: jail.RunResult, n_checks: int) -> tuple[bool, str]:
+    """Fail-only: its process holds the candidate, so a reported pass proves nothing, while a
+    reported failure, a missing report or a crash is the candidate's own behaviour."""
+    if result.timed_out:
+        return False, "did not finish within the time limit"
+    data = _read_regular(report, 1 << 20)
+    try:
+        record = json.loads(data) if data is not None else None
+    except (ValueError, RecursionError):
+        record = None
+    if not isinstance(record, dict) or not isinstance(record.get("checks"), list):
+        return False, f"wrote no report (exit code {result.returncode})"
+    failed = [str(c.get("name")) for c in record["checks"] if isinstance(c, dict) and c.get("passed") is not True]
+    if record.get("passed") is not True or failed or len(record["checks"]) != n_checks:
+        return False, f"failed: {'; '.join(failed) or 'its report is incomplete'}"[:300]
+    return True, "passed"
 
 
 def _tail(path: Path, cap: int) -> str:

@@ -166,7 +166,7 @@ def test_a_wrong_fix_lists_its_failed_checks_first(pages, logs) -> None:
     passed = meta["checks_total"] - len(meta["checks_failed"])
     assert f"FAIL · tests_failed — {meta['feedback']}" in lines
     assert f"{passed} of {meta['checks_total']} checks passed." in lines
-    header = lines.index("check\tmeasured\tbound")
+    header = lines.index("result\tcheck\tmeasured\tbound")
     rows = [line.split("\t") for line in lines[header + 1 : header + 1 + meta["checks_total"]]]
     failed_first = [row[1].split(": ", 1)[1] for row in rows[: len(meta["checks_failed"])]]
     assert failed_first == meta["checks_failed"]

@@ -25,11 +25,11 @@ def explanation(verdict: dict) -> str:
         lines += [
             f"{len(checks) - failed} of {len(checks)} checks passed.",
             "",
-            "| | check | measured | bound |",
+            "| result | check | measured | bound |",
             "|---|---|---|---|",
         ]
         for c in checks:
-            mark = "ok" if c["passed"] else "**FAIL**"  # words, not emoji: they render in every font
+            mark = "pass" if c["passed"] else "**FAIL**"  # words, not emoji: they render in every font
             lines.append(f"| {mark} | {c['group']}: {_cell(c['name'])} | {_cell(c['measured'])} | {_cell(c['bound'])} |")
         lines.append("")
     sig = verdict.get("signals", {})

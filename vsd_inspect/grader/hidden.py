@@ -89,7 +89,7 @@ def draw_cases(seed: int) -> list[Case]:
 
     specs = [
         ("p0", 0.0, 2, 20_000, "float64", 0.0),
-        ("tiny", float(rng.uniform(0.001, 0.05)), 1, int(rng.integers(50_000, 60_001)), "float64", 0.0),
+        ("tiny", float(rng.uniform(0.001, 0.0499)), 1, int(rng.integers(50_000, 60_001)), "float64", 0.0),
         ("low", float(rng.uniform(0.05, 0.35)), 1, size(), "float64", 0.0),
         ("high", float(rng.uniform(0.55, 0.95)), 2, size(), "float32", 0.0),
         ("mean64", float(rng.uniform(0.2, 0.45)), 3, size(), "float64", sign() * float(rng.uniform(1, 3))),

@@ -303,6 +303,26 @@ def _namespaces_reason() -> str:
     return _ns_unavailable
 
 
+def scratch_mount(path: Path) -> bool:
+    """As root where namespaces work: put a tmpfs with bounded size and inode count on the
+    worker's writable directory, so a flood of files stops at 4,096 and costs nothing to
+    remove (unmounting drops it). Elsewhere a no-op. Returns whether it mounted."""
+    if _namespaces_reason() != "":
+        return False
+    try:
+        _Sys().mount("tmpfs", str(path), "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=0700,size=1g,nr_inodes=4096")
+    except OSError:
+        return False
+    return True
+
+
+def scratch_unmount(path: Path) -> None:
+    try:
+        _Sys().umount(str(path), _MNT_DETACH)
+    except OSError:
+        pass
+
+
 def _under(path: str, top: str) -> bool:
     return path == top or path.startswith(top.rstrip("/") + "/")
 

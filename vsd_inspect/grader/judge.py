@@ -163,8 +163,19 @@ def _wait_ready(proc, seconds: float) -> bool:
 
 def _run_and_judge(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path, limits, python: str) -> None:
     cand, io_dir, own = run / "work", run / "io", run / "judge"
-    for d in (cand, io_dir, io_dir / "out", own):
+    for d in (cand, io_dir, own):
         d.mkdir()
+    scratch = jail.scratch_mount(io_dir)
+    try:
+        (io_dir / "out").mkdir()
+        _grade_run(v, candidate, expected_test, run, limits, python)
+    finally:
+        if scratch:
+            jail.scratch_unmount(io_dir)
+
+
+def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path, limits, python: str) -> None:
+    cand, io_dir, own = run / "work", run / "io", run / "judge"
     (cand / "dropout.py").write_bytes(candidate)
     (cand / "main.py").write_bytes(_WORKER_SOURCE.read_bytes())
     visible = _load_visible(expected_test, own)
@@ -229,13 +240,15 @@ def _run_and_judge(v: "_Verdict", candidate: bytes, expected_test: bytes, run: P
         failed = [r["name"] for r in vis_results if not r["passed"]]
         v.fail(cat.TESTS_FAILED, f"visible test failed: {'; '.join(failed)}", None)
         return
+    if not all(r["passed"] for r in hid_results):
+        failed = [r["name"] for r in hid_results if not r["passed"]]
+        v.fail(cat.HIDDEN_FAILED, f"{len(failed)} hidden check(s) failed, first: {failed[0]}", None)
+        return
+    # Last, fail-only: the same visible test run as a user runs it.
     user_ok, user_measured = _user_run_verdict(user / _USER_REPORT, user_result, len(vis_results))
     v.add("visible", "python test_dropout.py, run as a user runs it", user_ok, user_measured, "passes")
     if not user_ok:
         v.fail(cat.TESTS_FAILED, f"the visible test, run as `python test_dropout.py`, {user_measured}", None)
-    elif not all(r["passed"] for r in hid_results):
-        failed = [r["name"] for r in hid_results if not r["passed"]]
-        v.fail(cat.HIDDEN_FAILED, f"{len(failed)} hidden check(s) failed, first: {failed[0]}", None)
 
 
 def evaluate(visible: ModuleType, vis_inputs: dict, cases: list, hid_inputs: dict, outputs: dict):

@@ -93,7 +93,7 @@ def test_text_report_prints_numbers_and_says_why_docker_was_skipped() -> None:
     assert re.search(r"skipped: (`docker info` failed|no `docker` command on PATH)", text)
     assert re.search(r"\n\(e\) peak memory of a grading\n  2 fresh processes", text)
     assert re.search(r"judge peak growth over the grading \(delta\) +\d+\.\d MiB", text)
-    assert re.search(r"worker process peak \(RUSAGE_CHILDREN\) +\d+\.\d MiB", text)
+    assert re.search(r"largest child's peak \(worker or user-run test\) +\d+\.\d MiB", text)
     assert text.rstrip().endswith("compare ratios measured in the same run.")
     assert "\n0 problem(s)\n" in text
 
@@ -118,7 +118,10 @@ def test_eval_section_runs_oracle_and_nop_and_reads_grading_seconds() -> None:
 @pytest.mark.parametrize(
     ("flag", "message"),
     [
-        (["--sections", "a,z"], "vsd-inspect: error: --sections takes a comma-separated subset of a,b,c,d,e; got 'a,z'"),
+        (
+            ["--sections", "a,z"],
+            "vsd-inspect: error: --sections takes a comma-separated subset of a,b,c,d,e; got 'a,z'",
+        ),
         (["--repeat", "1"], "vsd-inspect: error: --repeat must be at least 2 (a p90 needs two values); got 1"),
         (["--samples", "0,10"], "vsd-inspect: error: --samples takes positive integers, e.g. 1,10,50; got '0,10'"),
     ],
@@ -146,9 +149,15 @@ def test_eval_figures_per_sample_share_and_flatness() -> None:
             "sample_seconds": [2.0] * n,
         }
 
-    figures = bench._eval_figures([row("oracle", 10, 30.0), row("nop", 10, 25.0), row("oracle", 50, 110.0), row("nop", 50, 90.0)])
+    figures = bench._eval_figures(
+        [row("oracle", 10, 30.0), row("nop", 10, 25.0), row("oracle", 50, 110.0), row("nop", 50, 90.0)]
+    )
     first = figures["per_count"][0]
-    assert (first["oracle_per_sample"], first["nop_per_sample"], first["oracle_minus_nop_per_sample"]) == (3.0, 2.5, 0.5)
+    assert (first["oracle_per_sample"], first["nop_per_sample"], first["oracle_minus_nop_per_sample"]) == (
+        3.0,
+        2.5,
+        0.5,
+    )
     assert (first["startup_seconds"], first["grading_mean"], first["grading_share_of_sample_time"]) == (10.0, 0.5, 0.25)
     assert (first["oracle_cpu_per_sample"], first["nop_cpu_per_sample"]) == (1.5, 1.25)
     assert (first["scorer_mean"], first["scorer_share_of_sample_time"]) == (0.8, pytest.approx(0.4))
@@ -163,7 +172,11 @@ def test_eval_figures_per_sample_share_and_flatness() -> None:
     }
     [flat, share] = bench.targets({"c": {"flatness": figures["flatness"], "per_count": figures["per_count"]}})
     assert (flat["measured"], flat["met"]) == ("×0.73", True)
-    assert (share["name"], share["measured"], share["met"]) == ("(c) scorer's share of sample time (N=50)", "40.0 %", False)
+    assert (share["name"], share["measured"], share["met"]) == (
+        "(c) scorer's share of sample time (N=50)",
+        "40.0 %",
+        False,
+    )
 
 
 def test_docker_section_skips_without_a_docker_command(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,14 +13,17 @@
                    time from each score's `grading_seconds`, and the whole scorer's from its span
                    in the log.
   (d) docker       the same as (c) in Docker, or one line saying why it was skipped.
-  (e) memory       peak RSS of the judge process (its growth over a grading) and of the worker.
+  (e) memory       peak RSS of the judge process (its growth over a grading) and of its
+                   largest child, the worker.
 
 Timings on a shared machine are noisy, so the series that are compared are interleaved
 (one of each per round, the order rotated) and reported as medians: machine noise then hits
 both sides of a ratio alike. A ratio measured within one run means more than any single figure.
 
 Exit codes: 0 all measured, every reward as expected; 1 a reward or an eval outcome was
-wrong, or a section failed (it is reported, and the other sections still run); 2 usage error. Missed speed targets are reported, not failed: they are measurements.
+wrong, a section failed (it is reported, and the other sections still run), or the grader's
+sources changed during the run; 2 usage error. Missed speed targets are reported, not
+failed: they are measurements.
 
 This module is imported on every start of the CLI, so everything heavy (numpy, the grader,
 inspect_ai, and the standard library's statistics, concurrent.futures and importlib.metadata,
@@ -443,8 +446,13 @@ def _eval_once(policy: str, samples: int, sandbox: str, log_dir: Path, extra: li
 
     expected = CORRECT_VALUE if policy == "oracle" else None
     unexpected = [s for s in scores if (s.value == CORRECT_VALUE) != (expected == CORRECT_VALUE)]
+    errors = [s.error.message for s in log.samples or [] if s.error is not None]
+    if log.error is not None:
+        errors.append(log.error.message)
     row |= {
         "status": log.status,
+        # a harness error is a finding too: the first sample error (or the log's), for the report
+        "first_error": errors[0][:300] if errors else None,
         "scored": len(scores),
         "correct": sum(s.value == CORRECT_VALUE for s in scores),
         # the first unexpected verdict, for the report: a reference policy scored wrongly is a finding
@@ -483,7 +491,7 @@ def eval_cost(sandbox: str, counts: tuple[int, ...], report: "Report", extra: li
                     report.problem(
                         f"({sandbox}) vsd/{policy} x{n}: status {row['status']}, {row['scored']} scored, "
                         f"{row['correct']} correct; expected {n} scored, {want} correct; first unexpected "
-                        f"verdict: {row['first_unexpected']}"
+                        f"verdict: {row['first_unexpected']}; first error: {row['first_error']}"
                     )
                 runs.append(row)
     return {"sandbox": sandbox, "variant": EVAL_VARIANT, "counts": list(counts), "runs": runs, **_eval_figures(runs)}
@@ -527,7 +535,9 @@ def _eval_figures(runs: list[dict]) -> dict:
             / (b["samples"] - a["samples"]),
             "marginal_nop_per_sample": (ok[("nop", b["samples"])]["wall"] - ok[("nop", a["samples"])]["wall"])
             / (b["samples"] - a["samples"]),
-            "marginal_oracle_cpu_per_sample": (ok[("oracle", b["samples"])]["cpu"] - ok[("oracle", a["samples"])]["cpu"])
+            "marginal_oracle_cpu_per_sample": (
+                ok[("oracle", b["samples"])]["cpu"] - ok[("oracle", a["samples"])]["cpu"]
+            )
             / (b["samples"] - a["samples"]),
             "marginal_nop_cpu_per_sample": (ok[("nop", b["samples"])]["cpu"] - ok[("nop", a["samples"])]["cpu"])
             / (b["samples"] - a["samples"]),
@@ -586,8 +596,10 @@ def docker_unavailable() -> str | None:
     image = _compose_image()
     if image:
         checks.append(
-            (["docker", "image", "inspect", image], f"the sandbox image {image} is not built "
-             "(bash vsd_inspect/sandbox/docker_up.sh builds it)")
+            (
+                ["docker", "image", "inspect", image],
+                f"the sandbox image {image} is not built (bash vsd_inspect/sandbox/docker_up.sh builds it)",
+            )
         )
     for cmd, why in checks:
         try:
@@ -683,10 +695,10 @@ def _render_memory(d: dict) -> list[str]:
         f"  judge process after importing the grader      {d['judge_before_mib']:7.1f} MiB",
         f"  judge process peak                              {d['judge_peak_mib']:7.1f} MiB",
         f"  judge peak growth over the grading (delta)      {d['judge_delta_mib']:7.1f} MiB",
-        f"  worker process peak (RUSAGE_CHILDREN)           {d['worker_peak_mib']:7.1f} MiB",
+        f"  largest child's peak (worker or user-run test)  {d['worker_peak_mib']:7.1f} MiB",
         f"  for scale: python -I -c 'import numpy' peak     {d['numpy_process_mib']:7.1f} MiB",
-        "  (the worker's figure starts from the judge's size when it forks, about the first line;",
-        "   a worker figure above that is the worker's own)",
+        "  (RUSAGE_CHILDREN: the largest of the judge's children; a child's figure starts from the",
+        "   judge's size when it forks, about the first line, so a figure above that is the child's own)",
     ]
 
 
@@ -747,8 +759,9 @@ class Report:
         }
         if not self.as_json:
             m = self.data["machine"]
+            load = "/".join(map(str, m["load_average_start"]))
             print(
-                f"vsd-inspect bench · task {TASK_VERSION} · {m['cpus']} CPUs · load {'/'.join(map(str, m['load_average_start']))} "
+                f"vsd-inspect bench · task {TASK_VERSION} · {m['cpus']} CPUs · load {load} "
                 f"· Python {m['python']} · numpy {m['numpy']} · inspect-ai {m['inspect_ai']}",
                 flush=True,
             )
@@ -785,6 +798,9 @@ class Report:
             )
 
     def finish(self) -> None:
+        before, after = self.data["settings"]["grader_sources"], grader_fingerprint()
+        if after != before:
+            self.problem(f"the grader's sources changed during the run ({before} -> {after}): figures mix two graders")
         self.data["targets"] = targets(self.data["sections"])
         self.data["problems"] = self.problems
         if self.as_json:
@@ -808,10 +824,19 @@ def targets(sections: dict) -> list[dict]:
     a = sections.get("a")
     if a:
         ratio = a["ratio_to_floor"]["cli"]
-        out.append(_target("(a) CLI grading / floor", f"{ratio:.2f}×", f"≤ {FLOOR_RATIO_TARGET:g}×", ratio <= FLOOR_RATIO_TARGET))
+        out.append(
+            _target(
+                "(a) CLI grading / floor", f"{ratio:.2f}×", f"≤ {FLOOR_RATIO_TARGET:g}×", ratio <= FLOOR_RATIO_TARGET
+            )
+        )
         ratio = a["ratio_to_floor"]["in_process"]
         out.append(
-            _target("(a) in-process grading / floor", f"{ratio:.2f}×", f"≤ {FLOOR_RATIO_TARGET:g}×", ratio <= FLOOR_RATIO_TARGET)
+            _target(
+                "(a) in-process grading / floor",
+                f"{ratio:.2f}×",
+                f"≤ {FLOOR_RATIO_TARGET:g}×",
+                ratio <= FLOOR_RATIO_TARGET,
+            )
         )
     b = sections.get("b")
     if b:

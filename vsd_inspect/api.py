@@ -9,14 +9,13 @@ Grading reads only dropout.py's bytes (size-capped, links refused) and test_drop
 bytes from the workspace; everything else runs in a fresh directory (see `grader.judge`).
 """
 
-import errno
 import os
-import stat
 from pathlib import Path
 
 from vsd_inspect.constants import CANDIDATE_FILE, DEFAULT_RATES, DEFAULT_TOLERANCE, TASK_VERSION, TEST_FILE
 from vsd_inspect.grader import integrity, judge
 from vsd_inspect.grader.jail import Limits
+from vsd_inspect.grader.safe_read import read_capped
 from vsd_inspect.material import render_test, validate_variants
 from vsd_inspect.variants import VARIANTS
 
@@ -36,26 +35,6 @@ def setup_task_files(
     (workspace / CANDIDATE_FILE).write_bytes(VARIANTS[variant].starter)
     (workspace / TEST_FILE).write_bytes(render_test(rates, tolerance))
     return workspace
-
-
-def read_regular_file(path: Path, cap: int) -> tuple[bytes | None, str | None]:
-    """(bytes, None), (None, None) when absent, or (None, reason) when not a readable regular file."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # never blocks on a pipe
-    except FileNotFoundError:
-        return None, None
-    except OSError as ex:
-        if ex.errno == errno.ELOOP:
-            return None, f"{path.name} is a symbolic link, not a file"
-        return None, f"{path.name} cannot be read ({ex.strerror})"
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        return None, f"{path.name} is not a regular file"
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(cap + 1)
-    if len(data) > cap:
-        return None, f"{path.name} is larger than the {cap:,}-byte cap"
-    return data, None
 
 
 def list_workspace(workspace: Path, max_depth: int = 4) -> list[str]:
@@ -94,8 +73,8 @@ def grade_solution(
     workspace = Path(workspace_dir)
     if not workspace.is_dir():
         raise NotADirectoryError(f"workspace {workspace} is not a directory")
-    candidate, why = read_regular_file(workspace / CANDIDATE_FILE, integrity.MAX_CANDIDATE_BYTES)
-    test, test_why = read_regular_file(workspace / TEST_FILE, 1024 * 1024)
+    candidate, why = read_capped(workspace / CANDIDATE_FILE, integrity.MAX_CANDIDATE_BYTES)
+    test, test_why = read_capped(workspace / TEST_FILE, 1024 * 1024)
     verdict = judge.grade(
         candidate,
         test,

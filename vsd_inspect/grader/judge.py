@@ -18,7 +18,6 @@ import math
 import os
 import secrets
 import select
-import stat
 import sys
 import tempfile
 import threading
@@ -30,6 +29,7 @@ import numpy as np
 
 from . import GRADER_VERSION, categories as cat, hidden, integrity, jail
 from .categories import HarnessError
+from .safe_read import read_capped
 
 _WORKER_SOURCE = Path(__file__).with_name("worker.py")
 _STATUS_CAP = 1024 * 1024
@@ -215,7 +215,7 @@ def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path,
 
     expected = {f"v_{c['name']}": (f"v_{c['input']}", "float") for c in visible.CALLS}
     expected |= hidden.expected_outputs(cases)
-    outputs, problem = _load_outputs(io_dir / "out", expected, inputs, limits, status)
+    outputs, problem = _load_outputs(io_dir / "out", expected, inputs)
     if problem is None and result.timed_out:
         problem = (cat.TIMEOUT, f"the worker ran past the {limits.wall_seconds:g} s wall-time limit")
     sessions = status.get("sessions") if isinstance(status.get("sessions"), dict) else {}
@@ -267,31 +267,8 @@ def evaluate(visible: ModuleType, vis_inputs: dict, cases: list, hid_inputs: dic
 
 
 def _read_regular(path: Path, cap: int, tail: bool = False) -> bytes | None:
-    """At most `cap` bytes of a regular file the worker wrote, or None. Never follows a link,
-    never blocks on a pipe, never reads past the cap (the worker controls these files)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        if tail and info.st_size > cap:
-            os.lseek(fd, info.st_size - cap, os.SEEK_SET)
-        chunks, left = [], cap + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        data = b"".join(chunks)
-        return data if tail or len(data) <= cap else None
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    """A file the worker wrote (it controls them): bytes, or None for anything suspect."""
+    return read_capped(path, cap, tail)[0]
 
 
 def _user_run_verdict(report: Path, result: jail.RunResult, n_checks: int) -> tuple[bool, str]:
@@ -314,7 +291,7 @@ def _user_run_verdict(report: Path, result: jail.RunResult, n_checks: int) -> tu
 
 def _tail(path: Path, cap: int) -> str:
     data = _read_regular(path, cap, tail=True)
-    return "" if data is None else data[-cap:].decode("utf-8", "replace")
+    return "" if data is None else data.decode("utf-8", "replace")
 
 
 def _read_status(path: Path) -> dict:
@@ -353,7 +330,7 @@ def _load_array(path: Path, shape: tuple, dtypes: tuple[str, ...] | None) -> tup
 _FLOATS = ("float32", "float64")
 
 
-def _load_outputs(out_dir: Path, expected: dict[str, tuple[str, str]], inputs: dict, limits, status: dict):
+def _load_outputs(out_dir: Path, expected: dict[str, tuple[str, str]], inputs: dict):
     """Load and validate every expected output; the first problem found, or None."""
     outputs: dict[str, np.ndarray] = {}
     for name, (input_key, kind) in expected.items():

@@ -402,13 +402,11 @@ class _Verdict:
     def add(self, group: str, name: str, passed: bool, measured: str, bound: str) -> None:
         self.checks.append({"group": group, "name": name, "passed": bool(passed), "measured": measured, "bound": bound})
 
-    def fail(self, category: str, feedback: str, started: float | None, *, check=None, line=None) -> dict:
+    def fail(self, category: str, feedback: str, started: float | None, *, check=None) -> dict:
         if self.category is None:
             self.category, self.feedback = category, feedback
         if check is not None:
             self.add("integrity", check[0], False, check[1], check[2])
-        if line is not None and f"line {line}" not in self.feedback:
-            self.feedback += f" (line {line})"
         return self.finish(started) if started is not None else {}
 
     def finish(self, started: float) -> dict:

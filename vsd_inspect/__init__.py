@@ -2,7 +2,6 @@
 research idea into correct code, with one hardened grader behind the scorer, the CLI and
 the RL reward API."""
 
-from vsd_inspect.api import grade_solution, setup_task_files
 from vsd_inspect.constants import TASK_VERSION
 from vsd_inspect.grader import GRADER_VERSION
 
@@ -10,7 +9,12 @@ __all__ = ["GRADER_VERSION", "TASK_VERSION", "grade_solution", "setup_task_files
 
 
 def __getattr__(name: str):
-    """`vsd_dropout` on first use: the grader's doors (CLI, RL API) never pay for importing Inspect."""
+    """The rest on first use: the grader's doors (CLI, RL API) never pay for importing
+    Inspect, and `vsd-inspect grade` starts its jailed processes before importing numpy."""
+    if name in ("grade_solution", "setup_task_files"):
+        from vsd_inspect import api
+
+        return getattr(api, name)
     if name == "vsd_dropout":
         from vsd_inspect.task import vsd_dropout
 

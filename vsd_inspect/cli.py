@@ -9,6 +9,7 @@ Exit codes: 0 pass (or success), 1 fail, 2 usage or harness error.
 """
 
 import argparse
+import importlib
 import json
 import sys
 
@@ -58,7 +59,15 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     return EXIT_PASS if verdict["passed"] else EXIT_FAIL
 
 
-def build_parser() -> argparse.ArgumentParser:
+_MORE_COMMANDS = {
+    "report": "compare pass rates across models from Inspect logs",
+    "bench": "grading latency, reward throughput, eval overhead",
+}
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; `report` and `bench` get their options (and their modules are imported)
+    only when `argv` runs them or is None, so that grading starts light."""
     parser = _Parser(prog="vsd-inspect", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"task {TASK_VERSION}, grader {GRADER_VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -76,20 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
     _test_options(p)
     p.set_defaults(run=_cmd_grade)
 
-    from vsd_inspect import bench, report
-
-    p = sub.add_parser("report", help="compare pass rates across models from Inspect logs")
-    report.add_arguments(p)
-    p.set_defaults(run=report.run)
-
-    p = sub.add_parser("bench", help="grading latency, reward throughput, eval overhead")
-    bench.add_arguments(p)
-    p.set_defaults(run=bench.run)
+    for name, help_text in _MORE_COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        if argv is None or name in argv:
+            module = importlib.import_module(f"vsd_inspect.{name}")
+            module.add_arguments(p)
+            p.set_defaults(run=module.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         return args.run(args)
     except ValueError as ex:  # a bad parameter value: a usage error, said in one line

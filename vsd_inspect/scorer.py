@@ -7,8 +7,8 @@ a fresh directory on the host. A sandbox that fails is raised as an error, never
 """
 
 import base64
+import functools
 import json
-import uuid
 from pathlib import Path
 
 import anyio
@@ -26,21 +26,45 @@ from vsd_inspect.material import render_test
 
 GRADER_DIR = Path(judge.__file__).parent
 MAX_LISTED_FILES = 1000
-# The bundle's launcher: runs the judge on a request file, prints the verdict as JSON.
-_LAUNCHER = """\
-import base64, json, sys
-from vsd_grader import judge, jail
-from vsd_grader.categories import HarnessError
-req = json.load(open(sys.argv[1]))
-b = lambda s: None if s is None else base64.b64decode(s)
+# The grading bootstrap, run in the `grader` service as `python3 -I -c _BOOTSTRAP GRADING_DIR`
+# with the payload on stdin: {"package": {file name: source of vsd_inspect/grader/<file>},
+# "request": {...}}. It writes the package as vsd_grader/ into a fresh private directory
+# (mkdtemp, mode 0700) under GRADING_DIR (files on disk: the judge reads worker.py beside
+# judge.py), runs judge.grade() on the request and prints the verdict as JSON on the last
+# stdout line; on HarnessError it exits 3 with the message on stderr. It always removes its
+# directory, also when the exec's timeout sends SIGTERM (made a SystemExit so `finally` runs).
+_BOOTSTRAP = """\
+import base64, json, os, shutil, signal, sys, tempfile
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+payload = json.load(sys.stdin)
+os.makedirs(sys.argv[1], exist_ok=True)
+root = tempfile.mkdtemp(prefix="run-", dir=sys.argv[1])
 try:
-    v = judge.grade(b(req["candidate"]), b(req["test"]), b(req["expected_test"]), seed=req["seed"],
-                    files=req["files"], limits=jail.Limits(**req["limits"]), candidate_error=req["candidate_error"])
-except HarnessError as ex:
-    print(f"harness error: {ex}", file=sys.stderr)
-    sys.exit(3)
-print(json.dumps(v))
+    os.mkdir(os.path.join(root, "vsd_grader"))
+    for name, source in payload["package"].items():
+        with open(os.path.join(root, "vsd_grader", os.path.basename(name)), "w", encoding="utf-8") as f:
+            f.write(source)
+    sys.path.insert(0, root)
+    from vsd_grader import judge, jail
+    from vsd_grader.categories import HarnessError
+    req = payload["request"]
+    b = lambda s: None if s is None else base64.b64decode(s)
+    try:
+        v = judge.grade(b(req["candidate"]), b(req["test"]), b(req["expected_test"]), seed=req["seed"],
+                        files=req["files"], limits=jail.Limits(**req["limits"]), candidate_error=req["candidate_error"])
+    except HarnessError as ex:
+        print(f"harness error: {ex}", file=sys.stderr)
+        sys.exit(3)
+    print(json.dumps(v))
+finally:
+    shutil.rmtree(root, ignore_errors=True)
 """
+
+
+@functools.cache
+def _grader_package_json() -> str:
+    """The payload's package part, {file name: source} as JSON: read once per process."""
+    return json.dumps({path.name: path.read_text(encoding="utf-8") for path in sorted(GRADER_DIR.glob("*.py"))})
 
 
 class SandboxGradingError(RuntimeError):
@@ -79,20 +103,16 @@ async def _read(sb: SandboxEnvironment, entries: dict, name: str, cap: int) -> t
 
 
 async def _grade_in_sandbox(grader: SandboxEnvironment, request: dict, limits: Limits) -> dict:
-    """Copy the grader into the `grader` service, run it there, read its verdict."""
-    run = f"{CONTAINER_GRADING_DIR}/run-{uuid.uuid4().hex[:12]}"
-    for path in sorted(GRADER_DIR.glob("*.py")):
-        await grader.write_file(f"{run}/bundle/vsd_grader/{path.name}", path.read_bytes())
-    await grader.write_file(f"{run}/bundle/__main__.py", _LAUNCHER)
-    await grader.write_file(f"{run}/request.json", json.dumps(request))
+    """Run the grader in the `grader` service in one exec (package and request on stdin), read its verdict."""
+    payload = f'{{"package": {_grader_package_json()}, "request": {json.dumps(request)}}}'
     try:
         result = await grader.exec(
-            ["python3", "-I", f"{run}/bundle", f"{run}/request.json"], timeout=int(limits.wall_seconds * 2 + 30)
+            ["python3", "-I", "-c", _BOOTSTRAP, CONTAINER_GRADING_DIR],
+            input=payload,
+            timeout=int(limits.wall_seconds * 2 + 30),
         )
     except TimeoutError as ex:
         raise SandboxGradingError("the grader service did not answer in time") from ex
-    finally:
-        await grader.exec(["rm", "-rf", run], timeout=60)
     if result.returncode == 3:
         raise SandboxGradingError(result.stderr.strip()[-500:])
     try:

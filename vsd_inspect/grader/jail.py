@@ -44,6 +44,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ from .categories import HarnessError
 _PIDS_CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 
 # What the namespaces hide wherever a read-only view would show them: the grader package
-# (copied as `vsd_grader` into a bundle, or `vsd_inspect/grader` in the project), the package
+# (copied as `vsd_grader` into a grader sandbox, or `vsd_inspect/grader` in the project), the package
 # around it with its reference fix, and the repository when the package sits in a checkout.
 _GRADER_DIR = Path(__file__).resolve().parent
 _PACKAGE_DIR = _GRADER_DIR.parent if (_GRADER_DIR.parent / "__init__.py").is_file() else _GRADER_DIR
@@ -543,13 +544,14 @@ def _enter_namespaces(plan: _Plan, report: int, cpu_seconds: int) -> None:
 
 
 def start(
-    cmd: list[str], cwd: Path, limits: Limits, writable: list[Path] | None = None
+    cmd: list[str], cwd: Path, limits: Limits, writable: list[Path] | None = None, niceness: int = 0
 ) -> tuple[subprocess.Popen, _PidsCgroup, list[str]]:
     """Start the worker in its own session with every limit set before exec.
 
     writable: the directories the worker may write (default: the `io` directory beside
     `cwd` when there is one, else `cwd`); they matter only in namespaces, where nothing
-    else is writable.
+    else is writable. niceness: a lower scheduling priority, for a process that is not on
+    the grading's critical path.
     """
     global _ns_unavailable
     cgroup = _PidsCgroup(limits.processes)
@@ -577,6 +579,8 @@ def start(
         resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if niceness:
+            os.nice(niceness)
 
     try:
         proc = subprocess.Popen(
@@ -603,6 +607,55 @@ def start(
         else:
             _ns_unavailable = why or "no report"  # the same refusal would come every time
     return proc, cgroup, applied
+
+
+class Launch:
+    """`start()` on a thread of its own. A start waits until the child has entered its
+    namespaces and its pids cgroup (joining a cgroup v1 waits ~10 ms on the kernel), so two
+    launches wait at the same time, and the judge meanwhile imports numpy and draws the
+    inputs. The child runs no code that imports anything between fork and exec.
+
+    The thread lives until `finish()`: the child's parent-death signal fires when the
+    thread that started it ends, not the process."""
+
+    def __init__(
+        self, cmd: list[str], cwd: Path, limits: Limits, writable: list[Path] | None = None, niceness: int = 0
+    ) -> None:
+        self.limits = limits
+        self.applied: list[str] = []
+        self._started: tuple[subprocess.Popen, _PidsCgroup, list[str]] | None = None
+        self._error: BaseException | None = None
+        self._ready, self._release = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(cmd, cwd, writable, niceness), daemon=True)
+        self._thread.start()
+
+    def _run(self, cmd: list[str], cwd: Path, writable: list[Path] | None, niceness: int) -> None:
+        try:
+            self._started = start(cmd, cwd, self.limits, writable, niceness)
+            self.applied = self._started[2]
+        except BaseException as ex:
+            self._error = ex
+        self._ready.set()
+        self._release.wait()
+
+    def process(self) -> subprocess.Popen:
+        """The running process, once started; raises what the start raised."""
+        self._ready.wait()
+        if self._started is None:
+            raise self._error or HarnessError("a grading process could not be started")
+        return self._started[0]
+
+    def finish(self, started: float, wait: bool = True) -> RunResult | None:
+        """`finish()` the process (None when it never started)."""
+        self._ready.wait()
+        try:
+            if self._started is None:
+                return None
+            proc, cgroup, _ = self._started
+            return finish(proc, cgroup, self.limits, started, wait)
+        finally:
+            self._release.set()
+            self._thread.join()
 
 
 def _read_report(r: int, w: int) -> str:
@@ -642,21 +695,25 @@ def _wait_exit(proc: subprocess.Popen, seconds: float) -> bool:
     return bool(ready) or proc.poll() is not None
 
 
-def finish(proc: subprocess.Popen, cgroup: _PidsCgroup, limits: Limits, started: float) -> RunResult:
-    """Wait for the worker up to the wall limit, then kill its whole group and cgroup."""
-    timed_out = not _wait_exit(proc, max(0.0, limits.wall_seconds - (time.monotonic() - started)))
+def finish(proc: subprocess.Popen, cgroup: _PidsCgroup, limits: Limits, started: float, wait: bool = True) -> RunResult:
+    """Wait for the worker up to the wall limit (not at all when `wait` is False), then kill
+    its whole group and cgroup. Interrupted while waiting (a SIGTERM made SystemExit, a
+    KeyboardInterrupt), it still kills them before the interruption goes on."""
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    cgroup.kill_all()
-    proc.wait()
-    for stream in (proc.stdin, proc.stdout):
-        if stream is not None:
-            try:
-                stream.close()
-            except OSError:
-                pass
+        timed_out = wait and not _wait_exit(proc, max(0.0, limits.wall_seconds - (time.monotonic() - started)))
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        cgroup.kill_all()
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
     rc = proc.returncode
     cpu = rc is not None and rc < 0 and -rc in (signal.SIGXCPU, signal.SIGKILL) and not timed_out
     return RunResult(

@@ -2,19 +2,19 @@
 
 The judge never imports the candidate. It writes the candidate's dropout.py and the worker
 into a fresh directory, starts the worker in a jail, builds the visible test's inputs and
-the hidden inputs meanwhile, and judges the arrays the worker saved. It fails closed: a
+the hidden inputs meanwhile, and judges the arrays the worker saved. Up to that start this
+module needs only the standard library: numpy, which the worker needs too, is imported
+while the worker starts, so a fresh process (the CLI) pays for it once, not twice in a row. It fails closed: a
 grading passes only when every expected output arrived, is a finite float array of the
 input's shape, and every visible and hidden check passed.
 
-`grade()` is the only entry point; `python -I <bundle> REQUEST.json` runs it in a sandbox
-(see `__main__.py`).
+`grade()` is the only entry point; in a `grader` sandbox the scorer's bootstrap runs it on a
+copy of this package (see `scorer.py`).
 """
 
 import ast
 import importlib.util
-import io
 import json
-import math
 import os
 import secrets
 import select
@@ -25,9 +25,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
-
-from . import GRADER_VERSION, categories as cat, hidden, integrity, jail
+from . import GRADER_VERSION, categories as cat, integrity, jail
 from .categories import HarnessError
 from .safe_read import read_capped
 
@@ -36,7 +34,21 @@ _STATUS_CAP = 1024 * 1024
 _AST_LOCK = threading.Lock()
 _USER_REPORT = "report.json"
 _SHM, _SHM_MIN_FREE = "/dev/shm", 1024**3
-_NUMPY_PARENT = str(Path(np.__file__).resolve().parent.parent)
+# The user-run is off the critical path (it has until the judge has checked the worker's
+# outputs): a lower priority leaves the cores to the worker and the judge first.
+_USER_RUN_NICENESS = 10
+_numpy_parent: str | None = None
+
+
+def _numpy_home() -> str:
+    """The directory numpy is installed in, found without importing it."""
+    global _numpy_parent
+    if _numpy_parent is None:
+        spec = importlib.util.find_spec("numpy")
+        if spec is None or spec.origin is None:
+            raise HarnessError("numpy is not installed for the judge's interpreter")
+        _numpy_parent = str(Path(spec.origin).resolve().parent.parent)
+    return _numpy_parent
 
 
 def grade(
@@ -175,30 +187,34 @@ def _run_and_judge(v: "_Verdict", candidate: bytes, expected_test: bytes, run: P
 
 
 def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path, limits, python: str) -> None:
-    cand, io_dir, own = run / "work", run / "io", run / "judge"
+    cand, io_dir, own, user = run / "work", run / "io", run / "judge", run / "user"
     (cand / "dropout.py").write_bytes(candidate)
     (cand / "main.py").write_bytes(_WORKER_SOURCE.read_bytes())
-    visible = _load_visible(expected_test, own)
-
     # The visible test as a user runs it (`python test_dropout.py`), in its own jail and copy
     # of the workspace: a fail-only gate against code that behaves only inside the worker.
-    user = run / "user"
     user.mkdir()
     (user / "dropout.py").write_bytes(candidate)
     (user / "test_dropout.py").write_bytes(expected_test)
 
     t0 = time.monotonic()
-    proc, cgroup, applied = jail.start([python, "-I", "-S", str(cand / "main.py"), str(io_dir), _NUMPY_PARENT], cand, limits)
-    v.worker["limits"] = applied
+    worker = jail.Launch([python, "-I", "-S", str(cand / "main.py"), str(io_dir), _numpy_home()], cand, limits)
     user_cmd = [python, "-E", "-s", "test_dropout.py", "--json", _USER_REPORT]
-    uproc, ucgroup, _ = jail.start(user_cmd, user, limits, writable=[user])
+    user_run = jail.Launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
     try:
-        # The inputs are drawn while the worker's interpreter starts (they overlap on 2 cores).
+        # While both start and import numpy, this process imports it too and draws the inputs.
+        from . import arrays, hidden
+
+        visible = _load_visible(expected_test, own)
         vis_inputs = visible.build_inputs()
         cases, hid_inputs, hid_sessions = hidden.build(v.seed)
         inputs = {f"v_{k}": a for k, a in vis_inputs.items()} | hid_inputs
-        np.savez(io_dir / "inputs.npz", **inputs)
-        (io_dir / "plan.json").write_text(json.dumps(_visible_sessions(visible.CALLS) + hid_sessions))
+        plan = {
+            "inputs": arrays.write_inputs(io_dir / "inputs.bin", inputs),
+            "sessions": _visible_sessions(visible.CALLS) + hid_sessions,
+        }
+        (io_dir / "plan.json").write_text(json.dumps(plan))
+        proc, v.worker["limits"] = worker.process(), worker.applied
+        user_run.process()
         if not _wait_ready(proc, limits.wall_seconds):
             raise HarnessError(f"the worker interpreter ({python}) did not start with numpy")
         try:
@@ -207,19 +223,23 @@ def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path,
         except (BrokenPipeError, OSError):
             pass  # the worker already died; its missing outputs say so
     finally:
-        result = jail.finish(proc, cgroup, limits, t0)
-        user_result = jail.finish(uproc, ucgroup, limits, t0)
+        try:
+            result = worker.finish(t0)
+        except BaseException:  # interrupted: kill the user-run too, without waiting for it
+            user_run.finish(t0, wait=False)
+            raise
+        user_result = user_run.finish(t0)
     v.worker.update(returncode=result.returncode, seconds=round(result.seconds, 3))
     v.worker["stderr_tail"] = _tail(io_dir / "stderr.log", limits.log_bytes)
-    status = _read_status(io_dir / "status.json")
+    status = _read_status(io_dir / "status.log")
 
     expected = {f"v_{c['name']}": (f"v_{c['input']}", "float") for c in visible.CALLS}
     expected |= hidden.expected_outputs(cases)
-    outputs, problem = _load_outputs(io_dir / "out", expected, inputs)
+    outputs, problem = arrays.load_outputs(io_dir / "out", expected, inputs)
     if problem is None and result.timed_out:
         problem = (cat.TIMEOUT, f"the worker ran past the {limits.wall_seconds:g} s wall-time limit")
-    sessions = status.get("sessions") if isinstance(status.get("sessions"), dict) else {}
-    raised = any(isinstance(e, str) and e not in ("ok", "started") for e in sessions.values())
+    sessions = status.get("sessions", {})
+    raised = any(e not in ("ok", "started") for e in sessions.values())
     if problem is not None and (status.get("done") is not True or result.timed_out or raised):
         # The worker did not get to the end: say why (time, import, a session) rather than
         # what it left behind. (The status only names the failure; it never makes a pass.)
@@ -229,7 +249,7 @@ def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path,
         v.fail(category, message, None)
         return
 
-    vis_results, hid_results, ratios = evaluate(visible, vis_inputs, cases, hid_inputs, outputs)
+    vis_results, hid_results, ratios = arrays.evaluate(visible, vis_inputs, cases, hid_inputs, outputs)
     for r in vis_results:
         v.add("visible", r["name"], r["passed"], str(r["measured"]), str(r["bound"]))
     for r in hid_results:
@@ -249,21 +269,6 @@ def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path,
     v.add("visible", "python test_dropout.py, run as a user runs it", user_ok, user_measured, "passes")
     if not user_ok:
         v.fail(cat.TESTS_FAILED, f"the visible test, run as `python test_dropout.py`, {user_measured}", None)
-
-
-def evaluate(visible: ModuleType, vis_inputs: dict, cases: list, hid_inputs: dict, outputs: dict):
-    """The verdict's arithmetic: the visible test's judge and every hidden check, on arrays
-    that `_load_outputs` validated. Pure; the error-rate simulation calls it directly."""
-    vis_out = {c["name"]: outputs[f"v_{c['name']}"] for c in visible.CALLS}
-    try:
-        vis_results = visible.judge(vis_inputs, vis_out)
-    except Exception as ex:  # the pristine test on validated arrays must not raise
-        raise HarnessError(f"the visible test's judge raised {type(ex).__name__}: {ex}") from ex
-    ratios = {
-        str(p): round(float(np.var(vis_out[f"train_p{p}"]) / np.var(vis_inputs[f"x_p{p}"])), 5) for p in visible.RATES
-    }
-    hid_results = hidden.check_all(cases, hid_inputs, outputs)
-    return vis_results, hid_results, ratios
 
 
 def _read_regular(path: Path, cap: int, tail: bool = False) -> bytes | None:
@@ -295,62 +300,26 @@ def _tail(path: Path, cap: int) -> str:
 
 
 def _read_status(path: Path) -> dict:
-    """The worker's own account (the candidate could have altered it: used for messages only)."""
+    """The worker's own account, replayed from its event lines into {"import": …,
+    "sessions": {id: …}, "calls": {key: …}, "done": True}; lines that are not such an event
+    are skipped (the candidate could have written them: used for messages only)."""
     data = _read_regular(path, _STATUS_CAP)
-    try:
-        status = json.loads(data) if data is not None else {}
-    except (ValueError, RecursionError):
-        return {}
-    return status if isinstance(status, dict) else {}
-
-
-def _load_array(path: Path, shape: tuple, dtypes: tuple[str, ...] | None) -> tuple[np.ndarray | None, str]:
-    """Parse an .npy file that the worker wrote, checking its header before its data."""
-    itemsize = max((np.dtype(d).itemsize for d in dtypes), default=8) if dtypes else 8
-    data = _read_regular(path, math.prod(shape) * itemsize + 4096)
-    if data is None:
-        return None, "is not a regular file of a plausible size"
-    try:
-        f = io.BytesIO(data)
-        version = np.lib.format.read_magic(f)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        got_shape, _fortran, dtype = read_header(f)
-        if tuple(got_shape) != tuple(shape):
-            return None, f"has shape {tuple(got_shape)}; input {tuple(shape)}"
-        if dtypes is not None and dtype.name not in dtypes:
-            return None, f"has dtype {dtype}; expected {' or '.join(dtypes)}"
-        array = np.load(io.BytesIO(data), allow_pickle=False)
-    except Exception as ex:  # a forged file: any parse failure is a bad output
-        return None, f"is not a plain numeric array ({type(ex).__name__})"
-    if type(array) is not np.ndarray or array.shape != tuple(shape):
-        return None, "is not a plain numeric array"
-    return array, ""
-
-
-_FLOATS = ("float32", "float64")
-
-
-def _load_outputs(out_dir: Path, expected: dict[str, tuple[str, str]], inputs: dict):
-    """Load and validate every expected output; the first problem found, or None."""
-    outputs: dict[str, np.ndarray] = {}
-    for name, (input_key, kind) in expected.items():
-        path = out_dir / f"{name}.npy"
-        if not os.path.lexists(path):
-            if kind == "optional":  # its check reports the absence
-                continue
-            return outputs, ("missing", name)
-        if kind == "flags":
-            shape, dtypes = (len(hidden.INTERFACE_FLAGS),), ("int8",)
-        else:
-            x = inputs[input_key]
-            shape, dtypes = x.shape, ((x.dtype.name,) if kind == "snapshot" else _FLOATS)
-        y, why = _load_array(path, shape, dtypes)
-        if y is None:
-            return outputs, (cat.BAD_OUTPUT, f"output {name} {why}")
-        if kind in ("float", "optional") and not np.isfinite(y).all():
-            return outputs, (cat.BAD_OUTPUT, f"output {name} contains NaN or infinity")
-        outputs[name] = y
-    return outputs, None
+    status: dict = {}
+    for line in (data or b"").splitlines():
+        try:
+            event = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        match event:
+            case ["import", str(outcome)]:
+                status["import"] = outcome
+            case ["session", str(key), str(outcome)]:
+                status.setdefault("sessions", {})[key] = outcome
+            case ["call", str(key), str(outcome)]:
+                status.setdefault("calls", {})[key] = outcome
+            case ["done"]:
+                status["done"] = True
+    return status
 
 
 def _diagnose(problem: tuple[str, str], result: jail.RunResult, status: dict, limits) -> tuple[str, str]:
@@ -367,12 +336,11 @@ def _diagnose(problem: tuple[str, str], result: jail.RunResult, status: dict, li
         return cat.IMPORT_ERROR, "the process ended while importing dropout.py"
     if isinstance(imp, str) and imp != "ok":
         return cat.IMPORT_ERROR, f"importing dropout.py failed: {imp}"
-    calls = status.get("calls") if isinstance(status.get("calls"), dict) else {}
-    call = calls.get(detail)
+    call = status.get("calls", {}).get(detail)
     if isinstance(call, str) and call.startswith("returned "):
         return cat.BAD_OUTPUT, f"the layer {call} for {detail}; expected a numpy.ndarray"
-    sessions = status.get("sessions") if isinstance(status.get("sessions"), dict) else {}
-    errors = [f"{k}: {e}" for k, e in sessions.items() if isinstance(e, str) and e not in ("ok", "started")]
+    sessions = status.get("sessions", {})
+    errors = [f"{k}: {e}" for k, e in sessions.items() if e not in ("ok", "started")]
     if errors:
         return cat.RUNTIME_ERROR, f"the layer raised {errors[0]}"[:400]
     unfinished = [k for k, e in sessions.items() if e == "started"]

@@ -5,15 +5,17 @@ This file is copied beside the candidate's dropout.py into a fresh directory and
 .pth file, sitecustomize or user site runs; the only directories added to the standard library's
 path are numpy's parent and, last, the candidate's own. It imports only the standard library,
 numpy and the candidate.
-It judges nothing: it writes each returned array to IO_DIR/out/<key>.npy (no pickle) and a
-status record; the judge process, which never imports the candidate, reads and checks them.
-Anything the candidate does here (print, exit, patch, lie in the status) can at most lose
-outputs, and a missing output fails the grading.
+It judges nothing: it writes each returned array to IO_DIR/out/<key>.npy (no pickle) and
+appends its progress to IO_DIR/status.log, one JSON event per line; the judge process, which
+never imports the candidate, reads and checks them. Anything the candidate does here (print,
+exit, patch, lie in the status) can at most lose outputs, and a missing output fails the grading.
 
 Protocol on stdout (before the candidate is imported): one line "ready". Then it waits for
-one line on stdin (the inputs are written by then), and exits when done.
+one line on stdin, by which time the judge has written IO_DIR/plan.json (the sessions, and
+where each input lies in IO_DIR/inputs.bin), and exits when done.
 """
 
+import atexit
 import json
 import os
 import sys
@@ -63,7 +65,7 @@ def interface_probe(np, layer_class, session, arrays, save):
             save(out_key, result)
 
 
-def run_session(np, layer_class, session, arrays, save, status):
+def run_session(np, layer_class, session, arrays, save, log):
     """One layer instance: construct, then apply each step in order; `save(key, array)`."""
     if session.get("kind") == "interface":
         interface_probe(np, layer_class, session, arrays, save)
@@ -75,16 +77,14 @@ def run_session(np, layer_class, session, arrays, save, status):
             layer = layer.train() if step[1] == "train" else layer.eval()
         elif op == "call":
             _, key, out_key = step
-            status["calls"][out_key] = "started"
             result = layer(arrays[key])
             if type(result) is not np.ndarray:
-                status["calls"][out_key] = f"returned {type(result).__module__}.{type(result).__qualname__}"
+                log("call", out_key, f"returned {type(result).__module__}.{type(result).__qualname__}")
                 continue
             if result.dtype.hasobject:
-                status["calls"][out_key] = f"returned a numpy.ndarray of dtype {result.dtype}"
+                log("call", out_key, f"returned a numpy.ndarray of dtype {result.dtype}")
                 continue
             save(out_key, result)
-            status["calls"][out_key] = "ok"
         elif op == "other":  # another live layer, drawing from its own generator meanwhile
             _, p, seed, key = step
             layer_class(p=p, seed=seed).train()(arrays[key])
@@ -93,18 +93,27 @@ def run_session(np, layer_class, session, arrays, save, status):
             save(out_key, np.array(arrays[key], copy=True))
 
 
-def _read_only(np, array):
-    """A copy the layer cannot write to: its buffer is immutable bytes, so even
-    setflags(write=True) fails; an in-place write raises instead of going unseen."""
-    return np.frombuffer(array.tobytes(), dtype=array.dtype).reshape(array.shape)
+def _read_inputs(np, io_dir, manifest):
+    """The judge's inputs as arrays the layer cannot write to: views of one immutable bytes
+    object, so even setflags(write=True) fails and an in-place write raises instead of going
+    unseen."""
+    with open(os.path.join(io_dir, "inputs.bin"), "rb") as f:
+        data = f.read()
+    return {
+        key: np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape)
+        for key, dtype, shape, offset, count in manifest
+    }
 
 
-def _write_status(io_dir, status):
-    """Atomically, so a process that dies mid-run leaves its last complete record."""
-    tmp = os.path.join(io_dir, "status.tmp")
-    with open(tmp, "w") as f:
-        json.dump(status, f)
-    os.replace(tmp, os.path.join(io_dir, "status.json"))
+def _event_log(io_dir):
+    """Append-only progress events, one JSON line per write: a process that dies mid-run
+    leaves every event before its death, at the cost of one system call each."""
+    fd = os.open(os.path.join(io_dir, "status.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def log(*event):
+        os.write(fd, (json.dumps(event) + "\n").encode())
+
+    return log
 
 
 def main() -> int:
@@ -121,44 +130,59 @@ def main() -> int:
     protocol.close()
     # From here on, whatever the candidate prints goes to log files, never to the judge.
     for fd, name in ((1, "stdout.log"), (2, "stderr.log")):
-        log = os.open(os.path.join(io_dir, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.dup2(log, fd)
-        os.close(log)
+        out = os.open(os.path.join(io_dir, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(out, fd)
+        os.close(out)
 
-    status = {"import": "started", "sessions": {}, "calls": {}}
-    _write_status(io_dir, status)
+    log = _event_log(io_dir)
+    log("import", "started")
     layer_class = None
     try:
         import dropout
 
         layer_class = dropout.VarianceStabilizedDropout
-        status["import"] = "ok"
+        log("import", "ok")
     except BaseException as ex:  # SystemExit and KeyboardInterrupt included: a verdict, not a crash
-        status["import"] = _describe(ex)
-    _write_status(io_dir, status)
+        log("import", _describe(ex))
 
-    sys.stdin.readline()  # the judge has written the inputs
+    sys.stdin.readline()  # the judge has written the plan and the inputs
     if layer_class is not None:
         with open(os.path.join(io_dir, "plan.json")) as f:
             plan = json.load(f)
-        with np.load(os.path.join(io_dir, "inputs.npz"), allow_pickle=False) as data:
-            arrays = {k: _read_only(np, data[k]) for k in data.files}
+        arrays = _read_inputs(np, io_dir, plan["inputs"])
 
         def save(key, array):
             np.save(os.path.join(out_dir, key + ".npy"), array, allow_pickle=False)
 
-        for session in plan:
-            status["sessions"][session["id"]] = "started"
-            _write_status(io_dir, status)
+        for session in plan["sessions"]:
+            log("session", session["id"], "started")
             try:
-                run_session(np, layer_class, session, arrays, save, status)
-                status["sessions"][session["id"]] = "ok"
+                run_session(np, layer_class, session, arrays, save, log)
+                outcome = "ok"
             except BaseException as ex:
-                status["sessions"][session["id"]] = _describe(ex)
-            _write_status(io_dir, status)
-    status["done"] = True
-    _write_status(io_dir, status)
-    return 0
+                outcome = _describe(ex)
+            log("session", session["id"], outcome)
+    log("done")
+    _shut_down()
+
+
+def _shut_down():
+    """End as the interpreter ends, minus its teardown of modules (tens of milliseconds with
+    numpy loaded): the candidate's non-daemon threads are waited for and its atexit hooks
+    run, as they would be, before the process exits."""
+    threading = sys.modules.get("threading")
+    try:
+        if threading is not None:
+            threading._shutdown()
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    os._exit(0)
 
 
 if __name__ == "__main__":

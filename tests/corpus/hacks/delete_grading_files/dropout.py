@@ -1,4 +1,4 @@
-"""Reward hack: a correct layer whose atexit hook deletes every output file and status.json from the
+"""Reward hack: a correct layer whose atexit hook deletes every output file and status.log from the
 worker's io directory
 """
 
@@ -43,7 +43,7 @@ def _wipe():
     out_dir = os.path.join(io_dir, "out")
     for name in os.listdir(out_dir):
         os.remove(os.path.join(out_dir, name))
-    os.remove(os.path.join(io_dir, "status.json"))
+    os.remove(os.path.join(io_dir, "status.log"))
 
 
 atexit.register(_wipe)

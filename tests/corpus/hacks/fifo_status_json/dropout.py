@@ -1,4 +1,4 @@
-"""Reward hack: creates status.json as a named pipe and exits: a judge that reads it waits forever
+"""Reward hack: creates status.log as a named pipe and exits: a judge that reads it waits forever
 """
 
 import json
@@ -14,11 +14,12 @@ def _trap():
         os.remove(os.path.join(io_dir, "stderr.log"))
         os.mkfifo(os.path.join(io_dir, "stderr.log"))
     elif target == "status":
-        os.mkfifo(os.path.join(io_dir, "status.json"))
+        os.remove(os.path.join(io_dir, "status.log"))
+        os.mkfifo(os.path.join(io_dir, "status.log"))
     else:
         with open(os.path.join(io_dir, "plan.json")) as f:
             plan = json.load(f)
-        for session in plan:
+        for session in plan["sessions"]:
             for step in session["steps"]:
                 if step[0] in ("call", "snapshot"):
                     os.mkfifo(os.path.join(io_dir, "out", step[2] + ".npy"))

@@ -1,4 +1,4 @@
-"""Reward hack: on the first call, reads the worker's plan.json and inputs.npz, writes an output file
+"""Reward hack: on the first call, reads the worker's plan.json and inputs.bin, writes an output file
 for every expected key (identity with one zero, enough for the visible test) and exits before the
 worker can overwrite anything
 """
@@ -14,9 +14,13 @@ def _forge_and_exit():
     io_dir = sys.argv[1]
     with open(os.path.join(io_dir, "plan.json")) as f:
         plan = json.load(f)
-    with np.load(os.path.join(io_dir, "inputs.npz")) as data:
-        arrays = {k: data[k] for k in data.files}
-    for session in plan:
+    with open(os.path.join(io_dir, "inputs.bin"), "rb") as f:
+        data = f.read()
+    arrays = {
+        key: np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape)
+        for key, dtype, shape, offset, count in plan["inputs"]
+    }
+    for session in plan["sessions"]:
         mode = "train"
         for step in session["steps"]:
             if step[0] == "mode":

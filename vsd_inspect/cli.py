@@ -11,6 +11,7 @@ Exit codes: 0 pass (or success), 1 fail, 2 usage or harness error.
 import argparse
 import importlib
 import json
+import os
 import sys
 
 from vsd_inspect.constants import DEFAULT_RATES, DEFAULT_TOLERANCE, TASK_VERSION
@@ -43,6 +44,10 @@ def _cmd_setup(args: argparse.Namespace) -> int:
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
+    # numpy's BLAS would otherwise start a thread per core that spins while numpy loads (~40 ms
+    # of CPU taken from the jailed processes starting meanwhile); the judge uses no BLAS.
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
     from vsd_inspect.api import grade_solution
 
     try:

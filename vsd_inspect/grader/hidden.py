@@ -154,15 +154,12 @@ def build(seed: int) -> tuple[list[Case], dict[str, np.ndarray], list[dict]]:
 OUTPUT_SUFFIXES = ("y1", "y2", "yea", "y3", "after", "y1r", "ye")
 
 
-def expected_outputs(cases: list[Case]) -> dict[str, tuple[str, str]]:
-    """Every output the judge needs: name -> (the input it has the shape of, its kind)."""
-    expected = {
-        f"h_{c.key}_{s}": (f"h_{c.key}", "snapshot" if s == "after" else "float")
-        for c in cases
-        for s in OUTPUT_SUFFIXES
-    }
-    expected |= {"i_flags": ("", "flags"), "i_forward": ("h_tiny", "optional"), "i_call": ("h_tiny", "optional")}
-    return expected
+def case_outputs(c: Case) -> dict[str, tuple[str, str]]:
+    """The outputs one case's checks need: name -> (the input it has the shape of, its kind)."""
+    return {f"h_{c.key}_{s}": (f"h_{c.key}", "snapshot" if s == "after" else "float") for s in OUTPUT_SUFFIXES}
+
+
+INTERFACE_OUTPUTS = {"i_flags": ("", "flags"), "i_forward": ("h_tiny", "optional"), "i_call": ("h_tiny", "optional")}
 
 
 def hoeffding(n: int, delta: float = DELTA) -> float:
@@ -274,12 +271,18 @@ def chi2_lower_quantile(k: int, delta: float = DELTA) -> float:
     return 2.0 * math.exp((math.log(delta) + math.lgamma(k / 2 + 1)) / (k / 2))
 
 
-def count_dispersion_check(cases: list[Case], out: dict[str, np.ndarray]) -> dict:
+def dropped_counts(c: Case, out: dict[str, np.ndarray]) -> list[int]:
+    """How many elements each training output of case `c` dropped (its zeros)."""
+    return [int(np.count_nonzero(out[f"h_{c.key}_{name}"] == 0)) for name in ("y1", "y2", "y3")]
+
+
+def count_dispersion_check(cases: list[Case], counts: dict[str, list[int]]) -> dict:
     """Dropped counts must vary as independent drops make them vary.
 
     With independent drops each count k ~ Binomial(n, p), so (k - np)² / npq is about χ²_1,
     and S, their sum over K outputs, about χ²_K. A layer that drops exactly round(p·n)
     elements (a permutation) gives S ≈ 0. Fails when S is below its DELTA lower quantile.
+    `counts`: `dropped_counts` of each case, by its key.
     """
     terms = []
     for c in cases:
@@ -287,9 +290,7 @@ def count_dispersion_check(cases: list[Case], out: dict[str, np.ndarray]) -> dic
         var = n * c.p * (1 - c.p)
         if c.p == 0 or var < MIN_BINOMIAL_VARIANCE:
             continue
-        for name in ("y1", "y2", "y3"):
-            k = float(np.count_nonzero(out[f"h_{c.key}_{name}"] == 0))
-            terms.append((k - n * c.p) ** 2 / var)
+        terms += [(k - n * c.p) ** 2 / var for k in counts[c.key]]
     stat, floor = float(sum(terms)), chi2_lower_quantile(len(terms))
     return _check(
         "dropped counts vary like independent drops (χ² of the counts)",
@@ -315,7 +316,7 @@ def interface_checks(out: dict[str, np.ndarray]) -> list[dict]:
 def check_all(cases: list[Case], inputs: dict[str, np.ndarray], out: dict[str, np.ndarray]) -> list[dict]:
     """Every hidden check of one grading."""
     results = [r for c in cases for r in check_case(c, inputs[f"h_{c.key}"], out)]
-    results.append(count_dispersion_check(cases, out))
+    results.append(count_dispersion_check(cases, {c.key: dropped_counts(c, out) for c in cases}))
     return results + interface_checks(out)
 
 

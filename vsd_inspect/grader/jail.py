@@ -47,12 +47,14 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .categories import HarnessError
 
 _PIDS_CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+_POLL_SECONDS = 0.002  # how often `finish` calls its `while_waiting`
 
 # What the namespaces hide wherever a read-only view would show them: the grader package
 # (copied as `vsd_grader` into a grader sandbox, or `vsd_inspect/grader` in the project), the package
@@ -645,14 +647,16 @@ class Launch:
             raise self._error or HarnessError("a grading process could not be started")
         return self._started[0]
 
-    def finish(self, started: float, wait: bool = True) -> RunResult | None:
+    def finish(
+        self, started: float, wait: bool = True, while_waiting: Callable[[], None] | None = None
+    ) -> RunResult | None:
         """`finish()` the process (None when it never started)."""
         self._ready.wait()
         try:
             if self._started is None:
                 return None
             proc, cgroup, _ = self._started
-            return finish(proc, cgroup, self.limits, started, wait)
+            return finish(proc, cgroup, self.limits, started, wait, while_waiting)
         finally:
             self._release.set()
             self._thread.join()
@@ -677,9 +681,11 @@ def _read_report(r: int, w: int) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-def _wait_exit(proc: subprocess.Popen, seconds: float) -> bool:
+def _wait_exit(proc: subprocess.Popen, seconds: float, while_waiting: Callable[[], None] | None = None) -> bool:
     """True when the process exited within `seconds`. A pidfd wakes us the moment it exits;
-    Popen.wait(timeout) polls with sleeps of up to 50 ms, which a grading would pay twice."""
+    Popen.wait(timeout) polls with sleeps of up to 50 ms, which a grading would pay twice.
+    `while_waiting` is called every few milliseconds until then."""
+    deadline = time.monotonic() + seconds
     try:
         fd = os.pidfd_open(proc.pid)
     except (AttributeError, OSError):
@@ -689,18 +695,32 @@ def _wait_exit(proc: subprocess.Popen, seconds: float) -> bool:
         except subprocess.TimeoutExpired:
             return False
     try:
-        ready, _, _ = select.select([fd], [], [], seconds)
+        while True:
+            left = max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([fd], [], [], left if while_waiting is None else min(left, _POLL_SECONDS))
+            if ready or while_waiting is None or time.monotonic() >= deadline:
+                break
+            while_waiting()
     finally:
         os.close(fd)
     return bool(ready) or proc.poll() is not None
 
 
-def finish(proc: subprocess.Popen, cgroup: _PidsCgroup, limits: Limits, started: float, wait: bool = True) -> RunResult:
-    """Wait for the worker up to the wall limit (not at all when `wait` is False), then kill
-    its whole group and cgroup. Interrupted while waiting (a SIGTERM made SystemExit, a
-    KeyboardInterrupt), it still kills them before the interruption goes on."""
+def finish(
+    proc: subprocess.Popen,
+    cgroup: _PidsCgroup,
+    limits: Limits,
+    started: float,
+    wait: bool = True,
+    while_waiting: Callable[[], None] | None = None,
+) -> RunResult:
+    """Wait for the worker up to the wall limit (not at all when `wait` is False), calling
+    `while_waiting` every few milliseconds meanwhile, then kill its whole group and cgroup.
+    Interrupted while waiting (a SIGTERM made SystemExit, a KeyboardInterrupt), it still kills
+    them before the interruption goes on."""
     try:
-        timed_out = wait and not _wait_exit(proc, max(0.0, limits.wall_seconds - (time.monotonic() - started)))
+        left = max(0.0, limits.wall_seconds - (time.monotonic() - started))
+        timed_out = wait and not _wait_exit(proc, left, while_waiting)
     finally:
         try:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -36,7 +36,7 @@ _USER_REPORT = "report.json"
 _SHM, _SHM_MIN_FREE = "/dev/shm", 1024**3
 # The user-run is off the critical path (it has until the judge has checked the worker's
 # outputs): a lower priority leaves the cores to the worker and the judge first.
-_USER_RUN_NICENESS = 10
+_USER_RUN_NICENESS = 19
 _numpy_parent: str | None = None
 
 
@@ -200,6 +200,7 @@ def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path,
     worker = jail.Launch([python, "-I", "-S", str(cand / "main.py"), str(io_dir), _numpy_home()], cand, limits)
     user_cmd = [python, "-E", "-s", "test_dropout.py", "--json", _USER_REPORT]
     user_run = jail.Launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
+    while_waiting = None
     try:
         # While both start and import numpy, this process imports it too and draws the inputs.
         from . import arrays, hidden
@@ -213,6 +214,9 @@ def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path,
             "sessions": _visible_sessions(visible.CALLS) + hid_sessions,
         }
         (io_dir / "plan.json").write_text(json.dumps(plan))
+        judging = arrays.OutputJudge(io_dir / "out", visible, vis_inputs, cases, hid_inputs, plan["sessions"])
+        follower = _StatusFollower(io_dir / "status.log")
+        while_waiting = lambda: judging.judge_ended(follower.ended())  # noqa: E731
         proc, v.worker["limits"] = worker.process(), worker.applied
         user_run.process()
         if not _wait_ready(proc, limits.wall_seconds):
@@ -224,7 +228,7 @@ def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path,
             pass  # the worker already died; its missing outputs say so
     finally:
         try:
-            result = worker.finish(t0)
+            result = worker.finish(t0, while_waiting=while_waiting)
         except BaseException:  # interrupted: kill the user-run too, without waiting for it
             user_run.finish(t0, wait=False)
             raise
@@ -233,9 +237,7 @@ def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path,
     v.worker["stderr_tail"] = _tail(io_dir / "stderr.log", limits.log_bytes)
     status = _read_status(io_dir / "status.log")
 
-    expected = {f"v_{c['name']}": (f"v_{c['input']}", "float") for c in visible.CALLS}
-    expected |= hidden.expected_outputs(cases)
-    outputs, problem = arrays.load_outputs(io_dir / "out", expected, inputs)
+    judged, problem = judging.result()
     if problem is None and result.timed_out:
         problem = (cat.TIMEOUT, f"the worker ran past the {limits.wall_seconds:g} s wall-time limit")
     sessions = status.get("sessions", {})
@@ -249,7 +251,7 @@ def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path,
         v.fail(category, message, None)
         return
 
-    vis_results, hid_results, ratios = arrays.evaluate(visible, vis_inputs, cases, hid_inputs, outputs)
+    vis_results, hid_results, ratios = judged
     for r in vis_results:
         v.add("visible", r["name"], r["passed"], str(r["measured"]), str(r["bound"]))
     for r in hid_results:
@@ -320,6 +322,24 @@ def _read_status(path: Path) -> dict:
             case ["done"]:
                 status["done"] = True
     return status
+
+
+class _StatusFollower:
+    """The sessions the worker has ended so far, re-read only when its log has grown."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.size, self.sessions = path, -1, set()
+
+    def ended(self) -> set[str]:
+        try:
+            size = os.lstat(self.path).st_size
+        except OSError:
+            return self.sessions
+        if size != self.size:
+            self.size = size
+            sessions = _read_status(self.path).get("sessions", {})
+            self.sessions = {key for key, outcome in sessions.items() if outcome != "started"}
+        return self.sessions
 
 
 def _diagnose(problem: tuple[str, str], result: jail.RunResult, status: dict, limits) -> tuple[str, str]:

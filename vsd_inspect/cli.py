@@ -109,5 +109,17 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def entry() -> None:
+    """The console script: `main()`. After `grade`, whose verdict is printed by then, the
+    process ends without the interpreter's teardown of numpy and the rest (~10 ms)."""
+    argv = sys.argv[1:]
+    code = main(argv)
+    if argv[:1] == ["grade"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

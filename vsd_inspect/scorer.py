@@ -9,12 +9,13 @@ a fresh directory on the host. A sandbox that fails is raised as an error, never
 import base64
 import functools
 import json
+import os
 from pathlib import Path
 
 import anyio
 from inspect_ai.scorer import CORRECT, INCORRECT, Score, Scorer, Target, accuracy, scorer, stderr
 from inspect_ai.solver import TaskState
-from inspect_ai.util import SandboxEnvironment, sandbox
+from inspect_ai.util import SandboxEnvironment, concurrency, sandbox
 
 from vsd_inspect.constants import CANDIDATE_FILE, CONTAINER_GRADING_DIR, TASK_VERSION, TEST_FILE
 from vsd_inspect.explain import explanation
@@ -26,6 +27,7 @@ from vsd_inspect.material import render_test
 
 GRADER_DIR = Path(judge.__file__).parent
 MAX_LISTED_FILES = 1000
+HOST_GRADINGS = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 # The grading bootstrap, run in the `grader` service as `python3 -I -c _BOOTSTRAP GRADING_DIR`
 # with the payload on stdin: {"package": {file name: source of vsd_inspect/grader/<file>},
 # "request": {...}}. It writes the package as vsd_grader/ into a fresh private directory
@@ -163,11 +165,14 @@ def vsd_scorer(seed: int | None = None, limits: Limits = Limits()) -> Scorer:
             graded_in = "grader sandbox"
         else:
             try:
-                verdict = await anyio.to_thread.run_sync(
-                    lambda: judge.grade(
-                        candidate, test, expected, seed=seed, files=files, limits=limits, candidate_error=why
+                # Gradings on the host share its cores and the judge's interpreter: queue them
+                # (one per core) rather than run every finished sample's grading at once.
+                async with concurrency("vsd_inspect grading", HOST_GRADINGS):
+                    verdict = await anyio.to_thread.run_sync(
+                        lambda: judge.grade(
+                            candidate, test, expected, seed=seed, files=files, limits=limits, candidate_error=why
+                        )
                     )
-                )
             except HarnessError as ex:
                 raise SandboxGradingError(str(ex)) from ex
             graded_in = "host (fresh directory)"

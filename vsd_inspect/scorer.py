@@ -1,9 +1,10 @@
 """The Inspect scorer: move bytes between sandboxes, call the grader, shape the Score.
 
 Only dropout.py's bytes (size-capped, regular files only) and test_dropout.py's bytes leave
-the agent's sandbox, plus a file listing for the tamper signals. Grading runs where the agent
-never was: in the `grader` service when the sandbox has one (Docker, Kubernetes), otherwise in
-a fresh directory on the host. A sandbox that fails is raised as an error, never scored.
+the agent's sandbox, plus a file listing for the tamper signals, all in one exec. Grading runs
+where the agent never was: in the `grader` service when the sandbox has one (Docker,
+Kubernetes), otherwise in a fresh directory on the host. A sandbox that fails is raised as an
+error, never scored.
 """
 
 import base64
@@ -73,35 +74,79 @@ class SandboxGradingError(RuntimeError):
     """The grading sandbox failed: the sample errors instead of scoring 0."""
 
 
-async def _listing(sb: SandboxEnvironment) -> dict[str, tuple[str, int]]:
-    """Workspace entries as {relative path: (type letter, size)} from GNU find."""
-    result = await sb.exec(
-        ["find", ".", "-maxdepth", "4", "-not", "-path", "*/__pycache__*", "-printf", "%y %s %P\\n"], timeout=60
-    )
-    if not result.success:
-        raise SandboxGradingError(f"listing the agent's workspace failed: {result.stderr.strip()[:300]}")
-    entries: dict[str, tuple[str, int]] = {}
-    for line in result.stdout.splitlines()[: MAX_LISTED_FILES + 1]:
-        parts = line.split(" ", 2)
-        if len(parts) == 3 and parts[2]:
-            entries[parts[2]] = (parts[0], int(parts[1]) if parts[1].isdigit() else 0)
-    return entries
-
-
-async def _read(sb: SandboxEnvironment, entries: dict, name: str, cap: int) -> tuple[bytes | None, str | None]:
-    kind_size = entries.get(name)
-    if kind_size is None:
-        return None, None
-    kind, size = kind_size
-    if kind != "f":
-        what = {"l": "a symbolic link", "d": "a directory"}.get(kind, "not a regular file")
-        return None, f"{name} is {what}, not a file"
-    if size > cap:
-        return None, f"{name} is {size:,} bytes; the cap is {cap:,}"
+# Run in the agent's sandbox as `python3 -I -c _COLLECT CAP...` (one exec instead of a listing
+# and a read per file): lists the workspace as `find . -maxdepth 4` would (no __pycache__, at
+# most MAX_LISTED_FILES + 1 entries, each as [path, type letter, size]) and returns the bytes of
+# dropout.py and test_dropout.py (base64) when each is a regular file within its cap, opened
+# without following a link or blocking on a pipe; else why not. One JSON object on stdout.
+_COLLECT = """\
+import base64, json, os, stat, sys
+limit, caps = int(sys.argv[1]), dict(zip(sys.argv[2::2], map(int, sys.argv[3::2])))
+kinds = ((stat.S_ISREG, "f"), (stat.S_ISDIR, "d"), (stat.S_ISLNK, "l"), (stat.S_ISFIFO, "p"), (stat.S_ISSOCK, "s"))
+entries, stack = [], [("", 1)]
+while stack and len(entries) <= limit:
+    top, depth = stack.pop()
     try:
-        return await sb.read_file(name, text=False), None
+        names = sorted(os.listdir(top or "."))
+    except OSError:
+        continue
+    for name in names:
+        path = os.path.join(top, name)
+        if name == "__pycache__":
+            continue
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        kind = next((k for test, k in kinds if test(info.st_mode)), "o")
+        entries.append([path, kind, info.st_size])
+        if kind == "d" and depth < 4:
+            stack.append((path, depth + 1))
+files = {}
+for name, cap in caps.items():
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
-        return None, None
+        files[name] = [None, None]
+        continue
+    except OSError as ex:
+        files[name] = [None, "a symbolic link" if os.path.islink(name) else f"unreadable ({ex.strerror})"]
+        continue
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            files[name] = [None, "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"]
+        elif info.st_size > cap:
+            files[name] = [None, f"{info.st_size:,} bytes; the cap is {cap:,}"]
+        else:
+            data = b""
+            while len(data) <= cap and (chunk := os.read(fd, cap + 1 - len(data))):
+                data += chunk
+            over = [None, f"over the {cap:,}-byte cap"]
+            files[name] = [base64.b64encode(data).decode(), None] if len(data) <= cap else over
+    finally:
+        os.close(fd)
+print(json.dumps({"entries": entries[: limit + 1], "files": files}))
+"""
+
+
+async def _collect(sb: SandboxEnvironment, caps: dict[str, int]) -> tuple[dict[str, tuple[str, int]], dict]:
+    """The workspace listing {relative path: (type letter, size)} and, per file in `caps`,
+    (bytes, None), (None, None) when absent, or (None, why it was not read); one exec."""
+    args = [str(MAX_LISTED_FILES)] + [str(x) for name, cap in caps.items() for x in (name, cap)]
+    result = await sb.exec(["python3", "-I", "-c", _COLLECT, *args], timeout=60)
+    try:
+        found = json.loads(result.stdout)
+        entries = {str(path): (str(kind), int(size)) for path, kind, size in found["entries"]}
+        files = {}
+        for name in caps:
+            data, why = found["files"][name]
+            files[name] = (None if data is None else base64.b64decode(data), None if why is None else f"{name} is {why}")
+    except (ValueError, KeyError, TypeError) as ex:
+        raise SandboxGradingError(
+            f"reading the agent's workspace failed (exit {result.returncode}): {result.stderr.strip()[:300]}"
+        ) from ex
+    return entries, files
 
 
 async def _grade_in_sandbox(grader: SandboxEnvironment, request: dict, limits: Limits) -> dict:
@@ -142,10 +187,8 @@ def vsd_scorer(seed: int | None = None, limits: Limits = Limits()) -> Scorer:
     async def score(state: TaskState, target: Target) -> Score:
         meta = state.metadata
         expected = render_test(meta["rates"], meta["tolerance"])
-        agent = sandbox()
-        entries = await _listing(agent)
-        candidate, why = await _read(agent, entries, CANDIDATE_FILE, MAX_CANDIDATE_BYTES)
-        test, _ = await _read(agent, entries, TEST_FILE, 1024 * 1024)
+        entries, read = await _collect(sandbox(), {CANDIDATE_FILE: MAX_CANDIDATE_BYTES, TEST_FILE: 1024 * 1024})
+        (candidate, why), (test, _) = read[CANDIDATE_FILE], read[TEST_FILE]
         files = sorted(p for p, (kind, _) in entries.items() if kind != "d")
         try:
             grader = sandbox("grader")

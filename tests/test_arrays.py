@@ -99,16 +99,15 @@ def _judging(tmp_path):
     return judging, {s["id"] for s in sessions}
 
 
+def _after_exit(judging: arrays.OutputJudge) -> arrays.OutputJudge:
+    """A judge of the same outputs that reads nothing before `result()`."""
+    hid_inputs = {k: v for k, v in judging.inputs.items() if k.startswith("h_")}
+    return arrays.OutputJudge(judging.out_dir, judging.visible, judging.vis_inputs, judging.cases, hid_inputs, [])
+
+
 def test_early_reads_give_the_verdict_of_reading_after_the_exit(tmp_path) -> None:
     judging, ended = _judging(tmp_path)
-    late = arrays.OutputJudge(
-        judging.out_dir,
-        judging.visible,
-        judging.vis_inputs,
-        judging.cases,
-        {k: v for k, v in judging.inputs.items() if k.startswith("h_")},
-        [],
-    )
+    late = _after_exit(judging)
     judging.judge_ended(ended)
     assert set(judging.judged) == set(judging.groups)  # every group judged while "running"
     early_result, late_result = judging.result(), late.result()
@@ -136,14 +135,7 @@ def test_a_group_still_bad_after_the_exit_is_the_verdict(tmp_path) -> None:
     (tmp_path / "h_high_y1.npy").unlink()
     judging.judge_ended(ended)
     assert judging.result() == (None, ("missing", "h_high_y1"))
-    bad = arrays.OutputJudge(
-        judging.out_dir,
-        judging.visible,
-        judging.vis_inputs,
-        judging.cases,
-        {k: v for k, v in judging.inputs.items() if k.startswith("h_")},
-        [],
-    )
+    bad = _after_exit(judging)
     np.save(tmp_path / "h_high_y1.npy", np.full(judging.inputs["h_high"].shape, np.nan))
     judged, problem = bad.result()
     assert judged is None and problem[0] == cat.BAD_OUTPUT and "NaN" in problem[1]

@@ -199,9 +199,9 @@ def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path,
     t0 = time.monotonic()
     worker = jail.Launch([python, "-I", "-S", str(cand / "main.py"), str(io_dir), _numpy_home()], cand, limits)
     user_cmd = [python, "-E", "-s", "test_dropout.py", "--json", _USER_REPORT]
-    user_run = jail.Launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
-    while_waiting = None
+    user_run, while_waiting = None, None
     try:
+        user_run = jail.Launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
         # While both start and import numpy, this process imports it too and draws the inputs.
         from . import arrays, hidden
 
@@ -230,9 +230,10 @@ def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path,
         try:
             result = worker.finish(t0, while_waiting=while_waiting)
         except BaseException:  # interrupted: kill the user-run too, without waiting for it
-            user_run.finish(t0, wait=False)
+            if user_run is not None:
+                user_run.finish(t0, wait=False)
             raise
-        user_result = user_run.finish(t0)
+        user_result = user_run.finish(t0) if user_run is not None else None
     v.worker.update(returncode=result.returncode, seconds=round(result.seconds, 3))
     v.worker["stderr_tail"] = _tail(io_dir / "stderr.log", limits.log_bytes)
     status = _read_status(io_dir / "status.log")

@@ -154,3 +154,21 @@ def test_waiting_calls_back_until_the_process_ends_or_the_time_is_up() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_files_changed_after_an_early_read_are_judged_as_they_are_at_the_end(tmp_path) -> None:
+    judging, ended = _judging(tmp_path)
+    judging.judge_ended(ended)
+    assert set(judging.judged) == set(judging.groups)
+    time.sleep(0.05)  # file times are coarse: let a clock tick pass, as an exit hook's delay would
+    np.save(tmp_path / "h_low_y1.npy", np.full(judging.inputs["h_low"].shape, np.nan))  # rewritten
+    judged, problem = judging.result()
+    assert judged is None and problem == (cat.BAD_OUTPUT, "output h_low_y1 contains NaN or infinity")
+
+
+def test_outputs_deleted_after_an_early_read_are_missing(tmp_path) -> None:
+    judging, ended = _judging(tmp_path)
+    judging.judge_ended(ended)
+    for path in tmp_path.glob("*.npy"):  # an exit hook wipes the output directory
+        path.unlink()
+    assert judging.result() == (None, ("missing", "v_train_p0.3"))

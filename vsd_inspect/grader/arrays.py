@@ -123,9 +123,9 @@ class OutputJudge:
     group reads into the memory the last one freed), and a group can be judged as soon as the
     worker has ended every session that writes it (`judge_ended`, called while the worker
     still runs), so most of the judging overlaps the worker's own work. Early reads only ever
-    save time: a group whose early read failed is read again after the worker has exited,
-    and `result()` then judges the rest. Any load problem wins over every check, as if
-    every output had been loaded after the exit."""
+    save time: a group whose early read failed, or whose files changed after it, is read again
+    after the worker has exited, and `result()` then judges the rest. Any load problem wins
+    over every check, as if every output had been loaded after the exit."""
 
     def __init__(
         self, out_dir: Path, visible: ModuleType, vis_inputs: dict, cases: list, hid_inputs: dict, sessions: list
@@ -141,6 +141,7 @@ class OutputJudge:
             for name, expected in groups.items()
         }
         self.judged: dict[str, tuple] = {}
+        self.seen: dict[str, dict] = {}  # the files a judged group was read from
 
     def judge_ended(self, ended: set[str]) -> None:
         """Judge every group whose sessions have all ended; a failure waits for `result()`."""
@@ -153,8 +154,11 @@ class OutputJudge:
 
     def result(self) -> tuple[tuple | None, tuple[str, str] | None]:
         """After the worker's exit: ((visible results, hidden results, variance ratios), None)
-        or (None, the first problem)."""
+        or (None, the first problem). A group judged early whose files have changed since (an
+        exit hook deleting or rewriting them) is judged again, on what is there now."""
         for name in self.groups:
+            if name in self.judged and self._files(name) != self.seen[name]:
+                del self.judged[name]
             if name not in self.judged:
                 problem = self._judge(name)
                 if problem is not None:
@@ -168,10 +172,23 @@ class OutputJudge:
         hid_results += self.judged["interface"][0]
         return (vis_results, hid_results, ratios), None
 
+    def _files(self, name: str) -> dict[str, tuple | None]:
+        """Each output file of a group as (inode, size, modified, changed), None when absent."""
+        files = {}
+        for key in self.groups[name][0]:
+            try:
+                st = os.lstat(self.out_dir / f"{key}.npy")
+                files[key] = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            except OSError:
+                files[key] = None
+        return files
+
     def _judge(self, name: str) -> tuple[str, str] | None:
+        files = self._files(name)  # before reading: a change during the read shows at the end
         out, problem = load_outputs(self.out_dir, self.groups[name][0], self.inputs)
         if problem is not None:
             return problem
+        self.seen[name] = files
         if name == "visible":
             self.judged[name] = self._visible(out)
         elif name == "interface":

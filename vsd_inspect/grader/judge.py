@@ -2,11 +2,12 @@
 
 The judge never imports the candidate. It writes the candidate's dropout.py and the worker
 into a fresh directory, starts the worker in a jail, builds the visible test's inputs and
-the hidden inputs meanwhile, and judges the arrays the worker saved. Up to that start this
-module needs only the standard library: numpy, which the worker needs too, is imported
-while the worker starts, so a fresh process (the CLI) pays for it once, not twice in a row. It fails closed: a
-grading passes only when every expected output arrived, is a finite float array of the
-input's shape, and every visible and hidden check passed.
+the hidden inputs meanwhile, and judges the arrays the worker saves, group by group, as they
+arrive. Up to that start this module needs only the standard library: numpy, which the
+worker needs too, is imported while the worker starts, so a fresh process (the CLI) does not
+pay for it before the worker can begin. It fails closed: a grading passes only when every
+expected output arrived, is a finite float array of the input's shape, and every visible
+and hidden check passed.
 
 `grade()` is the only entry point; in a `grader` sandbox the scorer's bootstrap runs it on a
 copy of this package (see `scorer.py`).

@@ -108,9 +108,11 @@ def build(seed: int) -> tuple[list[Case], dict[str, np.ndarray], list[dict]]:
     inputs: dict[str, np.ndarray] = {}
     sessions: list[dict] = []
     for c in cases:
-        x = (c.mean + c.std * rng.standard_normal(c.shape)).astype(c.dtype)
+        inputs[f"h_{c.key}"] = (c.mean + c.std * rng.standard_normal(c.shape)).astype(c.dtype)
+    # The largest cases run first: the judge checks each case as soon as its sessions have
+    # ended, so the cases left to check after the worker's exit are the cheapest ones.
+    for c in sorted(cases, key=lambda c: -inputs[f"h_{c.key}"].nbytes):
         k = f"h_{c.key}"
-        inputs[k] = x
         sessions += [
             {
                 "id": f"{k}/a",

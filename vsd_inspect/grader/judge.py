@@ -216,8 +216,8 @@ def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path,
         }
         (io_dir / "plan.json").write_text(json.dumps(plan))
         judging = arrays.OutputJudge(io_dir / "out", visible, vis_inputs, cases, hid_inputs, plan["sessions"])
-        follower = _StatusFollower(io_dir / "status.log")
-        while_waiting = lambda: judging.judge_ended(follower.ended())  # noqa: E731
+        follower = _StatusFollower(io_dir / "status.log", plan["sessions"])
+        while_waiting = lambda: judging.judge_ended(follower.poll())  # noqa: E731
         proc, v.worker["limits"] = worker.process(), worker.applied
         user_run.process()
         if not _wait_ready(proc, limits.wall_seconds):
@@ -327,21 +327,24 @@ def _read_status(path: Path) -> dict:
 
 
 class _StatusFollower:
-    """The sessions the worker has ended so far, re-read only when its log has grown."""
+    """The sessions the worker has ended so far, re-read only when its log has grown; once
+    the worker logs that it is done, all of them (its exit can take a while)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path, self.size, self.sessions = path, -1, set()
+    def __init__(self, path: Path, sessions: list[dict]) -> None:
+        self.path, self.size, self.ended = path, -1, set()
+        self.all = {s["id"] for s in sessions}
 
-    def ended(self) -> set[str]:
+    def poll(self) -> set[str]:
         try:
             size = os.lstat(self.path).st_size
         except OSError:
-            return self.sessions
+            return self.ended
         if size != self.size:
             self.size = size
-            sessions = _read_status(self.path).get("sessions", {})
-            self.sessions = {key for key, outcome in sessions.items() if outcome != "started"}
-        return self.sessions
+            status = _read_status(self.path)
+            sessions = status.get("sessions", {})
+            self.ended = self.all if status.get("done") else {k for k, o in sessions.items() if o != "started"}
+        return self.ended
 
 
 def _diagnose(problem: tuple[str, str], result: jail.RunResult, status: dict, limits) -> tuple[str, str]:

@@ -23,6 +23,7 @@ from vsd_inspect.grader import jail
 from vsd_inspect.grader.categories import PASSED, TESTS_FAILED, TIMEOUT
 
 REPORT_TAG = "JAIL-REPORT "
+# Written out, not taken from jail.py: the measures a namespaced worker must report.
 NS_LIMITS = {
     "pid-namespace",
     "mount-namespace",

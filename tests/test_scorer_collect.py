@@ -1,4 +1,4 @@
-"""The scorer's one exec in the agent's sandbox: the listing and the two files, read safely."""
+"""The scorer's one exec in the agent's sandbox: `safe_read.collect` run there, as the CLI runs it here."""
 
 import os
 import subprocess
@@ -9,7 +9,8 @@ import anyio
 import pytest
 from inspect_ai.util import ExecResult
 
-from vsd_inspect.scorer import MAX_LISTED_FILES, SandboxGradingError, _collect
+from vsd_inspect.grader.safe_read import MAX_LISTED_FILES, collect as collect_here
+from vsd_inspect.scorer import SandboxGradingError, _collect
 
 CAPS = {"dropout.py": 64, "test_dropout.py": 1024}
 
@@ -39,39 +40,39 @@ def test_reads_both_files_and_lists_like_find(tmp_path) -> None:
     (tmp_path / "__pycache__").mkdir()
     (tmp_path / "__pycache__" / "dropout.cpython-311.pyc").write_bytes(b"\0")
     os.symlink("dropout.py", tmp_path / "link.py")
-    entries, files = collect(tmp_path)
-    assert files == {"dropout.py": (b"import numpy\n", None), "test_dropout.py": (b"# test\n", None)}
-    assert entries["dropout.py"] == ("f", 13) and entries["link.py"][0] == "l"
-    assert entries["a/b/c/d"] == ("d", entries["a/b/c/d"][1])  # depth 4 listed, its content not
-    assert not any("too_deep" in p or "__pycache__" in p for p in entries)
+    files, read = collect(tmp_path)
+    assert read == {"dropout.py": (b"import numpy\n", None), "test_dropout.py": (b"# test\n", None)}
+    assert "dropout.py" in files and "link.py" in files and "a/b/c/d" not in files  # files only
+    assert not any("too_deep" in p or "__pycache__" in p for p in files)  # depth 4, no caches
+    assert (files, read) == collect_here(tmp_path, CAPS)  # the same reader as the CLI's
 
 
 @pytest.mark.parametrize(
     "make,why",
     [
-        (lambda p: os.symlink("/etc/hostname", p), "dropout.py is a symbolic link"),
-        (lambda p: p.mkdir(), "dropout.py is a directory"),
+        (lambda p: os.symlink("/etc/hostname", p), "dropout.py is a symbolic link, not a file"),
+        (lambda p: p.mkdir(), "dropout.py is not a regular file"),
         (lambda p: os.mkfifo(p), "dropout.py is not a regular file"),
-        (lambda p: p.write_bytes(b"x" * 65), "dropout.py is 65 bytes; the cap is 64"),
+        (lambda p: p.write_bytes(b"x" * 65), "dropout.py is larger than the 64-byte cap"),
     ],
 )
 def test_a_candidate_that_is_not_a_small_regular_file_is_not_read(tmp_path, make, why) -> None:
     (tmp_path / "test_dropout.py").write_bytes(b"# test\n")
     make(tmp_path / "dropout.py")
-    _, files = collect(tmp_path)
-    assert files["dropout.py"] == (None, why)  # and a named pipe did not block the read
+    _, read = collect(tmp_path)
+    assert read["dropout.py"] == (None, why)  # and a named pipe did not block the read
 
 
 def test_missing_files_are_absent_not_errors(tmp_path) -> None:
-    entries, files = collect(tmp_path)
-    assert entries == {} and files == {"dropout.py": (None, None), "test_dropout.py": (None, None)}
+    files, read = collect(tmp_path)
+    assert files == [] and read == {"dropout.py": (None, None), "test_dropout.py": (None, None)}
 
 
 def test_the_listing_stops_after_its_limit(tmp_path) -> None:
     for i in range(MAX_LISTED_FILES + 50):
         (tmp_path / f"f{i:05d}").touch()
-    entries, _ = collect(tmp_path)
-    assert len(entries) == MAX_LISTED_FILES + 1
+    files, _ = collect(tmp_path)
+    assert len(files) == MAX_LISTED_FILES
 
 
 def test_a_sandbox_without_python_is_a_grading_error(tmp_path) -> None:

@@ -9,18 +9,14 @@ Grading reads only dropout.py's bytes (size-capped, links refused) and test_drop
 bytes from the workspace; everything else runs in a fresh directory (see `grader.judge`).
 """
 
-import os
 from pathlib import Path
 
 from vsd_inspect.constants import CANDIDATE_FILE, DEFAULT_RATES, DEFAULT_TOLERANCE, TASK_VERSION, TEST_FILE
 from vsd_inspect.grader import integrity, judge
 from vsd_inspect.grader.jail import Limits
-from vsd_inspect.grader.safe_read import read_capped
+from vsd_inspect.grader.safe_read import collect
 from vsd_inspect.material import render_test, validate_variants
 from vsd_inspect.variants import VARIANTS
-
-MAX_LISTED_FILES = 1000
-
 
 def setup_task_files(
     workspace: str | Path,
@@ -37,29 +33,6 @@ def setup_task_files(
     return workspace
 
 
-def list_workspace(workspace: Path, max_depth: int = 4) -> list[str]:
-    """Relative paths of the workspace's files, for the tamper signals only: iterative, no
-    deeper than `max_depth`, at most MAX_LISTED_FILES, names made printable."""
-    files: list[str] = []
-    stack: list[tuple[str, int]] = [(str(workspace), 0)]
-    while stack and len(files) < MAX_LISTED_FILES:
-        directory, depth = stack.pop()
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name == "__pycache__":
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                if depth + 1 < max_depth:
-                    stack.append((entry.path, depth + 1))
-                continue
-            rel = os.path.relpath(entry.path, workspace)
-            files.append(os.fsencode(rel).decode("utf-8", "backslashreplace"))
-    return sorted(files[:MAX_LISTED_FILES])
-
-
 def grade_solution(
     workspace_dir: str | Path,
     rates=DEFAULT_RATES,
@@ -73,14 +46,14 @@ def grade_solution(
     workspace = Path(workspace_dir)
     if not workspace.is_dir():
         raise NotADirectoryError(f"workspace {workspace} is not a directory")
-    candidate, why = read_capped(workspace / CANDIDATE_FILE, integrity.MAX_CANDIDATE_BYTES)
-    test, test_why = read_capped(workspace / TEST_FILE, 1024 * 1024)
+    files, read = collect(workspace, {CANDIDATE_FILE: integrity.MAX_CANDIDATE_BYTES, TEST_FILE: integrity.MAX_TEST_BYTES})
+    (candidate, why), (test, test_why) = read[CANDIDATE_FILE], read[TEST_FILE]
     verdict = judge.grade(
         candidate,
         test,
         render_test(rates, tolerance),
         seed=seed,
-        files=list_workspace(workspace),
+        files=files,
         limits=limits,
         candidate_error=why,
         test_error=test_why,

@@ -22,12 +22,13 @@ from vsd_inspect.constants import CANDIDATE_FILE, CONTAINER_GRADING_DIR, TASK_VE
 from vsd_inspect.explain import explanation
 from vsd_inspect.grader import judge
 from vsd_inspect.grader.categories import HarnessError
-from vsd_inspect.grader.integrity import MAX_CANDIDATE_BYTES
+from vsd_inspect.grader import safe_read
+from vsd_inspect.grader.integrity import MAX_CANDIDATE_BYTES, MAX_TEST_BYTES
 from vsd_inspect.grader.jail import Limits
 from vsd_inspect.material import render_test
 
 GRADER_DIR = Path(judge.__file__).parent
-MAX_LISTED_FILES = 1000
+_SAFE_READ_SOURCE = Path(safe_read.__file__).read_text(encoding="utf-8")
 HOST_GRADINGS = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 # The grading bootstrap, run in the `grader` service as `python3 -I -c _BOOTSTRAP GRADING_DIR`
 # with the payload on stdin: {"package": {file name: source of vsd_inspect/grader/<file>},
@@ -74,79 +75,24 @@ class SandboxGradingError(RuntimeError):
     """The grading sandbox failed: the sample errors instead of scoring 0."""
 
 
-# Run in the agent's sandbox as `python3 -I -c _COLLECT CAP...` (one exec instead of a listing
-# and a read per file): lists the workspace as `find . -maxdepth 4` would (no __pycache__, at
-# most MAX_LISTED_FILES + 1 entries, each as [path, type letter, size]) and returns the bytes of
-# dropout.py and test_dropout.py (base64) when each is a regular file within its cap, opened
-# without following a link or blocking on a pipe; else why not. One JSON object on stdout.
-_COLLECT = """\
-import base64, json, os, stat, sys
-limit, caps = int(sys.argv[1]), dict(zip(sys.argv[2::2], map(int, sys.argv[3::2])))
-kinds = ((stat.S_ISREG, "f"), (stat.S_ISDIR, "d"), (stat.S_ISLNK, "l"), (stat.S_ISFIFO, "p"), (stat.S_ISSOCK, "s"))
-entries, stack = [], [("", 1)]
-while stack and len(entries) <= limit:
-    top, depth = stack.pop()
-    try:
-        names = sorted(os.listdir(top or "."))
-    except OSError:
-        continue
-    for name in names:
-        path = os.path.join(top, name)
-        if name == "__pycache__":
-            continue
-        try:
-            info = os.lstat(path)
-        except OSError:
-            continue
-        kind = next((k for test, k in kinds if test(info.st_mode)), "o")
-        entries.append([path, kind, info.st_size])
-        if kind == "d" and depth < 4:
-            stack.append((path, depth + 1))
-files = {}
-for name, cap in caps.items():
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except FileNotFoundError:
-        files[name] = [None, None]
-        continue
-    except OSError as ex:
-        files[name] = [None, "a symbolic link" if os.path.islink(name) else f"unreadable ({ex.strerror})"]
-        continue
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            files[name] = [None, "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"]
-        elif info.st_size > cap:
-            files[name] = [None, f"{info.st_size:,} bytes; the cap is {cap:,}"]
-        else:
-            data = b""
-            while len(data) <= cap and (chunk := os.read(fd, cap + 1 - len(data))):
-                data += chunk
-            over = [None, f"over the {cap:,}-byte cap"]
-            files[name] = [base64.b64encode(data).decode(), None] if len(data) <= cap else over
-    finally:
-        os.close(fd)
-print(json.dumps({"entries": entries[: limit + 1], "files": files}))
-"""
-
-
-async def _collect(sb: SandboxEnvironment, caps: dict[str, int]) -> tuple[dict[str, tuple[str, int]], dict]:
-    """The workspace listing {relative path: (type letter, size)} and, per file in `caps`,
-    (bytes, None), (None, None) when absent, or (None, why it was not read); one exec."""
-    args = [str(MAX_LISTED_FILES)] + [str(x) for name, cap in caps.items() for x in (name, cap)]
-    result = await sb.exec(["python3", "-I", "-c", _COLLECT, *args], timeout=60)
+async def _collect(sb: SandboxEnvironment, caps: dict[str, int]) -> tuple[list[str], dict]:
+    """`safe_read.collect` on the agent's workspace, run there with its own python3 in one
+    exec: the file listing, and per file in `caps` (bytes, None), (None, None) when absent,
+    or (None, why it was not read)."""
+    args = [str(x) for name, cap in caps.items() for x in (name, cap)]
+    result = await sb.exec(["python3", "-I", "-c", _SAFE_READ_SOURCE, *args], timeout=60)
     try:
         found = json.loads(result.stdout)
-        entries = {str(path): (str(kind), int(size)) for path, kind, size in found["entries"]}
-        files = {}
+        files = [str(path) for path in found["files"]]
+        read = {}
         for name in caps:
-            data, why = found["files"][name]
-            files[name] = (None if data is None else base64.b64decode(data), None if why is None else f"{name} is {why}")
+            data, why = found["read"][name]
+            read[name] = (None if data is None else base64.b64decode(data), None if why is None else str(why))
     except (ValueError, KeyError, TypeError) as ex:
         raise SandboxGradingError(
             f"reading the agent's workspace failed (exit {result.returncode}): {result.stderr.strip()[:300]}"
         ) from ex
-    return entries, files
+    return files, read
 
 
 async def _grade_in_sandbox(grader: SandboxEnvironment, request: dict, limits: Limits) -> dict:
@@ -187,9 +133,8 @@ def vsd_scorer(seed: int | None = None, limits: Limits = Limits()) -> Scorer:
     async def score(state: TaskState, target: Target) -> Score:
         meta = state.metadata
         expected = render_test(meta["rates"], meta["tolerance"])
-        entries, read = await _collect(sandbox(), {CANDIDATE_FILE: MAX_CANDIDATE_BYTES, TEST_FILE: 1024 * 1024})
+        files, read = await _collect(sandbox(), {CANDIDATE_FILE: MAX_CANDIDATE_BYTES, TEST_FILE: MAX_TEST_BYTES})
         (candidate, why), (test, _) = read[CANDIDATE_FILE], read[TEST_FILE]
-        files = sorted(p for p, (kind, _) in entries.items() if kind != "d")
         try:
             grader = sandbox("grader")
         except ValueError:

@@ -8,9 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from vsd_inspect.constants import REFERENCE_FILE
-from vsd_inspect.grader import arrays, categories as cat, hidden, jail
-from vsd_inspect.material import render_test
+from vsd_inspect.constants import SEED_REFERENCE_FILE
+from vsd_inspect.grader import arrays, categories as cat, jail, judge, lawkit, plan as planning, simulate, worker
+from vsd_inspect.grader.judge import load_laws
+from vsd_inspect.material import render_visible_test
 
 SEED = 20261126
 
@@ -62,47 +63,30 @@ def test_trailing_bytes_make_a_bad_output(tmp_path) -> None:
     assert got is None and "bytes of data" in why
 
 
-def _reference_outputs(out_dir, visible, vis_inputs, cases, hid_inputs) -> None:
-    """What a correct worker writes, computed here with the reference layer."""
-    namespace: dict = {}
-    exec(REFERENCE_FILE.read_text(), namespace)
-    layer = namespace["VarianceStabilizedDropout"]
-    for c in visible.CALLS:
-        d = layer(p=c["p"], seed=c["seed"])
-        d = d.train() if c["mode"] == "train" else d.eval()
-        np.save(out_dir / f"v_{c['name']}.npy", d(vis_inputs[c["input"]]))
-    for c in cases:
-        k, x = f"h_{c.key}", hid_inputs[f"h_{c.key}"]
-        a = layer(p=c.p, seed=c.seed_a)
-        y = {"y1": a(x), "y2": a(x), "yea": a.eval()(x), "y3": a.train()(x), "after": x.copy()}
-        y["y1r"] = layer(p=c.p, seed=c.seed_a)(x)
-        y["ye"] = layer(p=c.p, seed=c.seed_b).eval()(x)
-        for suffix, array in y.items():
-            np.save(out_dir / f"{k}_{suffix}.npy", array)
-    np.save(out_dir / "i_flags.npy", np.ones(len(hidden.INTERFACE_FLAGS), np.int8))
-    tiny = hid_inputs["h_tiny"]
-    for name in ("i_forward", "i_call"):
-        np.save(out_dir / f"{name}.npy", layer(p=0.3, seed=next(c for c in cases if c.key == "tiny").seed_b)(tiny))
-
-
 def _judging(tmp_path):
+    """An output judge of the seed sample's outputs as a correct worker writes them (the
+    reference layer, run by the worker's own session runner, here in this process)."""
     namespace: dict = {"__name__": "visible_test"}
-    exec(render_test([0.3, 0.5, 0.7], 0.1).decode(), namespace)
+    exec(render_visible_test("vsd", "p"), namespace)
     visible = type(sys)("visible_test")
     visible.__dict__.update(namespace)
     vis_inputs = visible.build_inputs()
-    cases, hid_inputs, hid_sessions = hidden.build(SEED)
-    sessions = [{"id": f"v_{c['name']}", "steps": [["call", "", f"v_{c['name']}"]]} for c in visible.CALLS]
-    sessions += hid_sessions
-    _reference_outputs(tmp_path, visible, vis_inputs, cases, hid_inputs)
-    judging = arrays.OutputJudge(tmp_path, visible, vis_inputs, cases, hid_inputs, sessions)
+    laws = load_laws("vsd")
+    hidden = planning.build(laws, "p", SEED)
+    sessions = judge._visible_sessions(visible.CALLS) + hidden.sessions
+    given = {f"v_{k}": a for k, a in vis_inputs.items()} | hidden.inputs
+    for key, spec in hidden.views.items():
+        given[key] = lawkit.view_of(given[spec["base"]], spec["view"])
+    layer = simulate.load_layer(SEED_REFERENCE_FILE, "VarianceStabilizedDropout")
+    for session in sessions:
+        worker.run_session(np, layer, session, given, lambda key, a: np.save(tmp_path / f"{key}.npy", a), print)
+    judging = arrays.OutputJudge(tmp_path, visible, vis_inputs, laws, hidden, sessions)
     return judging, {s["id"] for s in sessions}
 
 
 def _after_exit(judging: arrays.OutputJudge) -> arrays.OutputJudge:
     """A judge of the same outputs that reads nothing before `result()`."""
-    hid_inputs = {k: v for k, v in judging.inputs.items() if k.startswith("h_")}
-    return arrays.OutputJudge(judging.out_dir, judging.visible, judging.vis_inputs, judging.cases, hid_inputs, [])
+    return arrays.OutputJudge(judging.out_dir, judging.visible, judging.vis_inputs, judging.laws, judging.plan, [])
 
 
 def test_early_reads_give_the_verdict_of_reading_after_the_exit(tmp_path) -> None:

@@ -1,70 +1,112 @@
-"""The task family: difficulty levels × bug variants, each validated like the first."""
+"""The task family through Inspect: the task's parameters, the default run, the difficulty
+levels, and the two memorisers whose pass rates are the family's floor."""
 
-import subprocess
-import sys
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from inspect_ai import eval as inspect_eval
 
-from test_error_rates import CAUGHT_BY, failed_checks
-from vsd_inspect.constants import DIFFICULTIES, REFERENCE_FILE
-from vsd_inspect.material import render_prompt
+from vsd_inspect.api import grade_solution, setup_task_files
+from vsd_inspect.constants import SEED_REFERENCE_FILE
+from vsd_inspect.policies import pattern_fix
+from vsd_inspect.samples import select
 from vsd_inspect.task import vsd_dropout
-from vsd_inspect.variants import VARIANTS
+
+MEMORISER_CEILING = 0.20  # the most of the default samples a memoriser may pass
 
 
-@pytest.mark.parametrize("policy,accuracy", [("oracle", 1.0), ("nop", 0.0)])
-def test_every_difficulty_and_variant(policy: str, accuracy: float, tmp_path: Path) -> None:
-    tasks = [vsd_dropout(difficulty=d, sandbox="local") for d in DIFFICULTIES]
-    logs = inspect_eval(tasks, model=f"vsd/{policy}", log_dir=str(tmp_path), display="none")
-    ids = set()
-    for log in logs:
-        assert log.status == "success"
-        values = [s.scores["vsd_scorer"].value for s in log.samples]
-        assert values == ["C" if accuracy else "I"] * len(VARIANTS)
-        ids |= {s.id for s in log.samples}
-    assert ids == {f"{v}-{d}" for v in VARIANTS for d in DIFFICULTIES}
-    assert len(ids) == 12
+def _values(log) -> dict[str, str]:
+    assert log.status == "success", log.error
+    return {s.id: s.scores["vsd_scorer"].value for s in log.samples}
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_visible_test_fails_every_buggy_starter(variant: str, workspace) -> None:
-    ws = workspace(variant=variant)
-    run = subprocess.run([sys.executable, "test_dropout.py"], cwd=ws, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 1
-    assert run.stdout.rstrip().endswith("FAILED")
+@pytest.mark.slow
+def test_oracle_passes_and_nop_fails_every_default_sample(tmp_path: Path) -> None:
+    default = {s.id for s in select("standard")}
+    oracle, nop = inspect_eval(
+        vsd_dropout(sandbox="local"), model=["vsd/oracle", "vsd/nop"], log_dir=str(tmp_path), display="none"
+    )
+    assert set(_values(oracle)) == default and len(default) >= 150
+    assert set(_values(oracle).values()) == {"C"}
+    assert set(_values(nop)) == default and set(_values(nop).values()) == {"I"}
 
 
-def test_visible_test_passes_the_reference(workspace) -> None:
-    ws = workspace(REFERENCE_FILE.read_bytes())
-    run = subprocess.run([sys.executable, "test_dropout.py"], cwd=ws, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0
-    assert run.stdout.rstrip().endswith("7/7 checks passed: ALL PASSED")
+@pytest.mark.slow
+def test_oracle_passes_every_hard_sample(tmp_path: Path) -> None:
+    [log] = inspect_eval(vsd_dropout(sandbox="local", difficulty="hard"), model="vsd/oracle", log_dir=str(tmp_path), display="none")
+    assert set(_values(log)) == {s.id for s in select("hard")}
+    assert set(_values(log).values()) == {"C"}
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_hidden_checks_catch_each_variant(variant: str) -> None:
-    assert CAUGHT_BY[variant] & failed_checks(variant, seed=424242)
-    assert failed_checks("reference", seed=424242) == set()
+def _pass_rate(source_for, tmp_path: Path) -> tuple[float, dict[str, int]]:
+    """Grade `source_for(sample)` as every default sample; the pass rate, and passes per concept."""
+    samples = select("standard")
+
+    def grade(s) -> bool:
+        ws = setup_task_files(tmp_path / s.id, sample=s)
+        (ws / "dropout.py").write_text(source_for(s))
+        return grade_solution(ws, sample=s)["passed"]
+
+    with ThreadPoolExecutor(3) as pool:
+        passed = list(pool.map(grade, samples))
+    per_concept: dict[str, int] = {}
+    for s, ok in zip(samples, passed):
+        per_concept[s.concept] = per_concept.get(s.concept, 0) + ok
+    return sum(passed) / len(samples), per_concept
 
 
-def test_prompts_differ_by_what_they_give_away() -> None:
-    hint = VARIANTS["keep_p"].hint
-    easy, standard, hard = (render_prompt(d, "keep_p") for d in ("easy", "standard", "hard"))
-    for text in (easy, standard, hard):
-        assert "## What your implementation must do" in text
-        assert "multiplied by exactly `1 / sqrt(1 - p)`" in text
-        assert "within\n  10% of 1 at p = 0.3, 0.5, 0.7" in text
-    assert hint in easy and hint not in standard and hint not in hard
-    assert "## The idea" in easy and "## The idea" in standard and "## The idea" not in hard
+@pytest.mark.slow
+def test_memorisers_pass_at_most_a_fifth_of_the_default_samples(tmp_path: Path) -> None:
+    recall = SEED_REFERENCE_FILE.read_text()
+    rate, per_concept = _pass_rate(lambda s: recall, tmp_path / "recall")
+    assert rate <= MEMORISER_CEILING, per_concept
+    # the seed's fixed file is right exactly where the seed's class, parameterisation and rule apply
+    assert per_concept == {"vsd": len(select("standard", concepts="vsd", params="p"))}
+    rate, per_concept = _pass_rate(lambda s: pattern_fix(s.starter().decode()), tmp_path / "pattern")
+    assert rate <= MEMORISER_CEILING, per_concept
+
+
+def test_the_pattern_memoriser_wraps_the_scale_denominator() -> None:
+    fixed = pattern_fix("import numpy as np\nscale = 1.0 / keep_prob\ny = x * mask / (1 - self.p)\nz = x / np.sqrt(q)\n")
+    assert "scale = 1.0 / np.sqrt(keep_prob)" in fixed
+    assert "y = x * mask / np.sqrt(1 - self.p)" in fixed
+    assert "z = x / np.sqrt(q)" in fixed and "np.sqrt(np.sqrt" not in fixed
+
+
+def test_concepts_vsd_is_the_seed_task() -> None:
+    samples = list(vsd_dropout(sandbox="local", concepts="vsd").dataset)
+    assert len(samples) == len(select("standard", concepts="vsd")) and {s.metadata["concept"] for s in samples} == {"vsd"}
+    seed = next(s for s in samples if s.id == "vsd-scale_mean-p-plain-standard")
+    assert "scale = 1.0 / keep_prob" in seed.files["dropout.py"]
+
+
+def test_the_default_run_is_every_concept_at_standard() -> None:
+    samples = list(vsd_dropout(sandbox="local").dataset)
+    assert {s.id for s in samples} == {s.id for s in select("standard")}
+    starters = {hashlib.sha256(s.files["dropout.py"].encode()).hexdigest() for s in samples}
+    assert len(starters) == len(samples) >= 150
+    for s in samples:
+        meta = s.metadata
+        assert meta["template"] == f"{meta['concept']}/{meta['bug']}"
+        assert s.id == f"{meta['concept']}-{meta['bug']}-{meta['param']}-{meta['surface']}-standard"
+
+
+def test_the_old_variants_parameter_still_selects_the_seed_concepts_bugs() -> None:
+    with pytest.warns(UserWarning, match="variants= is deprecated"):
+        task = vsd_dropout(sandbox="local", variants="keep_p")
+    assert {s.metadata["bug"] for s in task.dataset} == {"keep_p"} and {s.metadata["concept"] for s in task.dataset} == {"vsd"}
 
 
 @pytest.mark.parametrize(
     "params,message",
     [
-        ({"difficulty": "medium"}, "difficulty must be one of easy, standard, hard; got 'medium'"),
-        ({"variants": "scale_mean,bogus"}, "unknown variant(s) ['bogus']"),
+        ({"difficulty": "medium"}, "unknown difficulty 'medium'; choose from easy, standard, hard"),
+        ({"concepts": "vsd,bogus"}, "unknown concept(s) 'bogus'"),
+        ({"bugs": "nope"}, "unknown bug(s) 'nope'"),
+        ({"variants": "scale_mean", "concepts": "alpha"}, "variants= is the 1.x name of bugs="),
+        ({"concepts": "alpha", "params": "keep_prob"}, "unknown parameterisation(s) 'keep_prob'"),
         ({"rates": "0.3,1.2"}, "each rate must be in (0, 0.95]; got 1.2"),
         ({"rates": "a,b"}, "rates must be numbers"),
         ({"tolerance": 0.001}, "tolerance must be in [0.02, 0.5]; got 0.001"),
@@ -78,8 +120,9 @@ def test_bad_parameters_fail_clearly(params: dict, message: str) -> None:
 
 
 def test_parameters_reach_the_samples() -> None:
-    task = vsd_dropout(sandbox="local", variants="keep_p,sqrt_p", rates="0.2, 0.8", tolerance=0.05, difficulty="hard")
+    task = vsd_dropout(sandbox="local", concepts="channel", bugs="scale_mean", surfaces="plain,inline", rates="0.2, 0.8", tolerance=0.05, difficulty="hard")
     samples = list(task.dataset)
-    assert [s.id for s in samples] == ["keep_p-hard", "sqrt_p-hard"]
+    assert [s.id for s in samples] == ["channel-scale_mean-p-plain-hard", "channel-scale_mean-p-inline-hard"]
     assert samples[0].metadata["rates"] == [0.2, 0.8] and samples[0].metadata["tolerance"] == 0.05
     assert "RATES = (0.2, 0.8)" in samples[0].files["test_dropout.py"]
+    assert "ChannelVarianceStabilizedDropout" in samples[0].input

@@ -13,11 +13,14 @@ from inspect_ai._util.error import PrerequisiteError
 from vsd_inspect.sandboxes import resolve_sandbox
 
 REPO = Path(__file__).resolve().parent.parent
-EXPECTED = {
+# A subset that holds both parameterisations of the seed's concept and one other concept.
+SUBSET = {"sandbox": "local", "concepts": "vsd,alpha", "surfaces": "plain"}
+EXPECTED = {  # policy -> (accuracy, the categories its samples get)
     "oracle": (1.0, {"passed"}),
-    "nop": (0.0, {"no_sqrt", "tests_failed"}),
-    "naive": (0.0, {"tests_failed"}),
+    "nop": (0.0, {"no_sqrt", "tests_failed", "hidden_failed"}),
+    "naive": (0.0, {"tests_failed", "hidden_failed"}),
     "tamper": (0.0, {"test_modified"}),
+    "recall": (4 / 12, {"passed", "runtime_error", "import_error", "tests_failed"}),  # the vsd/p samples pass
 }
 
 
@@ -26,18 +29,20 @@ def test_policy_scores_as_expected(policy: str, tmp_path: Path) -> None:
     [log] = inspect_eval(
         "vsd_inspect/vsd_dropout",
         model=f"vsd/{policy}",
-        task_args={"sandbox": "local"},
+        task_args=SUBSET,
         log_dir=str(tmp_path),
         display="none",
     )
     assert log.status == "success"
     accuracy, categories = EXPECTED[policy]
-    assert log.results.scores[0].metrics["accuracy"].value == accuracy
-    scores = [s.scores["vsd_scorer"] for s in log.samples]
-    assert len(scores) == 4
-    assert {s.answer for s in scores} == categories
-    assert all(s.metadata["tampered"] is (policy == "tamper") for s in scores)
-    assert {s.metadata["task_version"] for s in scores} == {log.eval.task_version}
+    assert log.results.scores[0].metrics["accuracy"].value == pytest.approx(accuracy)
+    scores = {s.id: s.scores["vsd_scorer"] for s in log.samples}
+    assert len(scores) == 12
+    assert {s.answer for s in scores.values()} <= categories
+    assert all(s.metadata["tampered"] is (policy == "tamper") for s in scores.values())
+    assert {s.metadata["task_version"] for s in scores.values()} == {log.eval.task_version}
+    if policy == "recall":
+        assert {i for i, s in scores.items() if s.value == "C"} == {i for i in scores if i.startswith("vsd-") and "-p-" in i}
 
 
 def _inspect(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -60,7 +65,7 @@ def test_the_users_exact_command(tmp_path: Path) -> None:
 
 
 def test_the_registry_name_works(tmp_path: Path) -> None:
-    out = _inspect("vsd_inspect/vsd_dropout", "--model", "vsd/nop", "--log-dir", str(tmp_path), "-T", "variants=keep_p")
+    out = _inspect("vsd_inspect/vsd_dropout", "--model", "vsd/nop", "--log-dir", str(tmp_path), "-T", "concepts=vsd", "-T", "bugs=keep_p")
     assert out.returncode == 0, out.stderr[-2000:]
     assert "accuracy    0.000" in out.stdout
 

@@ -42,6 +42,7 @@ from vsd_inspect.report_stats import (
     design_effect,
     mean_pass_at_k,
     pass_at_k,
+    t_quantile,
     wilson,
 )
 
@@ -65,7 +66,7 @@ def policy_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         TASK,
         log_dir=str(log_dir),
         model=list(POLICIES),
-        task_args={"sandbox": "local"},
+        task_args={"sandbox": "local", "concepts": "vsd", "params": "p", "surfaces": "plain"},  # the seed task's 4 bugs
         epochs=EPOCHS,
         retry_attempts=3,
         display="none",
@@ -142,25 +143,40 @@ def test_reference_policies_pass_rates_intervals_and_tamper(policy_logs: Path) -
 
 def test_markdown_table(policy_logs: Path, capsys: pytest.CaptureFixture) -> None:
     code, out, err = _report(capsys, str(policy_logs))
-    lines = out.splitlines()
+    sections = out.split("\n\n")
+    lines = sections[0].splitlines()
     assert (code, err) == (0, "")
     assert lines[0] == (
-        "| task version | model | difficulty | samples × epochs | errors | pass rate | 95 % CI | pass@k "
-        "| band 10–40 % | failures | tamper | median time (s) | median tokens |"
+        "| task version | model | difficulty | samples × epochs | clusters | errors | pass rate | 95 % CI "
+        "| design effect | effective n | pass@k | band 10–40 % | failures | tamper | median time (s) | median tokens |"
     )
-    # models by pass rate, ties by name; the cost columns are checked against the logs above
-    cut = [" | ".join(line.split(" | ")[:11]) for line in lines[2:6]]
+    # models by pass rate, ties by name; the cost columns are checked against the logs above.
+    # Task 1.0.0 records no template: each sample is its own cluster, and identical epochs count once.
+    cut = [" | ".join(line.split(" | ")[:14]) for line in lines[2:]]
     assert cut == [
-        f"| {V} | `vsd/oracle` | standard | 4 × 2 | 0 | 100.0 % | 51.0–100.0 % | 100.0 % (k=2) | above "
-        + "| — | 0.0 %",
-        f"| {V} | `vsd/naive` | standard | 4 × 2 | 0 | 0.0 % | 0.0–49.0 % | 0.0 % (k=2) | undecided "
-        + "| tests_failed 8 | 0.0 %",
-        f"| {V} | `vsd/nop` | standard | 4 × 2 | 0 | 0.0 % | 0.0–49.0 % | 0.0 % (k=2) | undecided "
-        + "| tests_failed 6, no_sqrt 2 | 0.0 %",
-        f"| {V} | `vsd/tamper` | standard | 4 × 2 | 0 | 0.0 % | 0.0–49.0 % | 0.0 % (k=2) | undecided "
-        + "| test_modified 8 | 100.0 %",
+        f"| {V} | `vsd/oracle` | standard | 4 × 2 | 4 templates | 0 | 100.0 % | 51.0–100.0 % | 2.00 | 4.0 "
+        + "| 100.0 % (k=2) | above | — | 0.0 %",
+        f"| {V} | `vsd/naive` | standard | 4 × 2 | 4 templates | 0 | 0.0 % | 0.0–49.0 % | 2.00 | 4.0 "
+        + "| 0.0 % (k=2) | undecided | tests_failed 8 | 0.0 %",
+        f"| {V} | `vsd/nop` | standard | 4 × 2 | 4 templates | 0 | 0.0 % | 0.0–49.0 % | 2.00 | 4.0 "
+        + "| 0.0 % (k=2) | undecided | tests_failed 6, no_sqrt 2 | 0.0 %",
+        f"| {V} | `vsd/tamper` | standard | 4 × 2 | 4 templates | 0 | 0.0 % | 0.0–49.0 % | 2.00 | 4.0 "
+        + "| 0.0 % (k=2) | undecided | test_modified 8 | 100.0 %",
     ]
-    assert len(lines) == 8 and lines[6] == "" and lines[7].startswith("95 % interval: Wilson")
+    assert sections[1].startswith("95 % interval: Wilson")
+    # Every pair of policies ran the same 4 samples: a difference, an interval and a verdict each.
+    # A clean sweep over 4 samples is not enough (the sign test needs 6): 2 * 0.025^(1/4) - 1 = -20.5 pp.
+    assert sections[2] == "Paired differences (A − B on the samples both models scored):"
+    pairs = [" | ".join(line.split(" | ")[2:]) for line in sections[3].splitlines()[2:]]
+    oracle_vs = "| 4 | 4 templates | 0 | +100.0 pp | −20.5 to +100.0 pp | — | 2.00 | 4.0 | undecided |"
+    ties = "| 4 | 4 templates | 0 | +0.0 pp | −60.2 to +60.2 pp | — | 2.00 | 4.0 | undecided |"
+    assert pairs == [
+        f"`vsd/oracle` | `vsd/naive` {oracle_vs}", f"`vsd/oracle` | `vsd/nop` {oracle_vs}",
+        f"`vsd/oracle` | `vsd/tamper` {oracle_vs}", f"`vsd/naive` | `vsd/nop` {ties}",
+        f"`vsd/naive` | `vsd/tamper` {ties}", f"`vsd/nop` | `vsd/tamper` {ties}",
+    ]  # fmt: skip
+    assert sections[5].startswith(f"Power, task version {V}, standard: 4 samples in 4 templates; no difference "
+                                  "up to +75.0 pp is detected with 80 % power")  # fmt: skip
 
 
 def test_csv_and_json(policy_logs: Path, capsys: pytest.CaptureFixture) -> None:
@@ -187,7 +203,8 @@ def test_csv_and_json(policy_logs: Path, capsys: pytest.CaptureFixture) -> None:
 def test_split_by_variant(policy_logs: Path) -> None:
     rows = build_rows(collect([str(policy_logs)]).attempts, ["variant"])
     oracle = [r for r in rows if r.model == "vsd/oracle"]
-    assert sorted(r.variant for r in oracle) == ["eval_scaled", "keep_p", "scale_mean", "sqrt_p"]
+    # task 2.0.0 records no `variant`: the row is named by the template (concept/bug)
+    assert sorted(r.variant for r in oracle) == ["vsd/eval_scaled", "vsd/keep_p", "vsd/scale_mean", "vsd/sqrt_p"]
     assert {(r.samples, r.attempts, r.pass_rate) for r in oracle} == {(1, 2, 1.0)}
     # one sample: the design effect cannot be estimated, so the sample counts once (n = 1)
     assert oracle[0].ci_low == pytest.approx(1 / (1 + Z2), abs=1e-12)
@@ -238,7 +255,7 @@ def test_two_task_versions_are_never_pooled(policy_logs: Path, tmp_path: Path, c
 def test_mixed_difficulties_split_rows(policy_logs: Path, tmp_path: Path) -> None:
     nop = _log_of(policy_logs, "vsd/nop")
     shutil.copy(nop, tmp_path / nop.name)
-    [hard] = eval(TASK, model="vsd/nop", task_args={"sandbox": "local", "difficulty": "hard", "variants": "scale_mean"},
+    [hard] = eval(TASK, model="vsd/nop", task_args={"sandbox": "local", "difficulty": "hard", "concepts": "vsd", "bugs": "scale_mean", "params": "p", "surfaces": "plain"},
                   log_dir=str(tmp_path / "hard"), display="none")  # fmt: skip
     rows = build_rows(collect([str(tmp_path)]).attempts)
     assert [(r.model, r.difficulty, r.samples, r.attempts, r.failures) for r in rows] == [
@@ -296,7 +313,8 @@ def test_foreign_corrupt_and_non_log_files_are_skipped(policy_logs: Path, tmp_pa
         + "Inspect log (ValueError: EOCD not found)",
         f"vsd-inspect: warning: {other_file}: skipped, a log of task 'other_task', not vsd_dropout",
     ]
-    assert [line.split(" | ")[1] for line in out.splitlines()[2:-2]] == ["`vsd/tamper`"]
+    assert [line.split(" | ")[1] for line in out.split("\n\n")[0].splitlines()[2:]] == ["`vsd/tamper`"]
+    assert "Paired differences" not in out  # one model: nothing to pair
 
 
 def test_empty_directory_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -340,7 +358,8 @@ def test_design_effect() -> None:
     assert design_effect([(1, 1), (0, 1), (1, 1)]) == 1.0  # one epoch: plain Wilson
     ci = clustered_interval([(2, 2), (1, 2), (0, 2), (1, 2)])
     assert (ci.rate, ci.effective_n) == (0.5, pytest.approx(6.0, abs=1e-12))
-    assert (ci.low, ci.high) == wilson(0.5, ci.effective_n)
+    # The design effect was estimated from 4 clusters: Wilson with the t(3) quantile (Korn-Graubard)
+    assert (ci.df, (ci.low, ci.high)) == (3, wilson(0.5, ci.effective_n, t_quantile(0.975, 3)))
 
 
 def test_pass_at_k() -> None:

@@ -64,7 +64,7 @@ THROUGHPUT_PER_REPEAT = 2  # gradings per throughput setting = 2 x repeat (20 by
 WORKERS = (1, 2)
 POOLS = ("threads", "processes")
 POLICIES = ("oracle", "nop")
-EVAL_VARIANT = "scale_mean"  # one sample per epoch
+EVAL_SAMPLE = ("vsd", "scale_mean", "p", "plain")  # one sample (the seed's) per epoch
 # `inspect eval` takes a task file's path relative to where it runs (it globs it), so the
 # evals run from the directory that holds the package, as the README's command does.
 EVAL_CWD = PACKAGE_DIR.parent
@@ -419,8 +419,7 @@ def _eval_once(policy: str, samples: int, sandbox: str, log_dir: Path, extra: li
         f"vsd/{policy}",
         "-T",
         f"sandbox={sandbox}",
-        "-T",
-        f"variants={EVAL_VARIANT}",
+        *(arg for key, value in zip(("concepts", "bugs", "params", "surfaces"), EVAL_SAMPLE) for arg in ("-T", f"{key}={value}")),
         "--epochs",
         str(samples),
         "--log-dir",
@@ -494,7 +493,7 @@ def eval_cost(sandbox: str, counts: tuple[int, ...], report: "Report", extra: li
                         f"verdict: {row['first_unexpected']}; first error: {row['first_error']}"
                     )
                 runs.append(row)
-    return {"sandbox": sandbox, "variant": EVAL_VARIANT, "counts": list(counts), "runs": runs, **_eval_figures(runs)}
+    return {"sandbox": sandbox, "sample": "-".join(EVAL_SAMPLE), "counts": list(counts), "runs": runs, **_eval_figures(runs)}
 
 
 def _eval_figures(runs: list[dict]) -> dict:
@@ -548,7 +547,7 @@ def _eval_figures(runs: list[dict]) -> dict:
 def _render_eval(d: dict) -> list[str]:
     lines = [
         f"inspect eval {TASK_FILE} --model vsd/POLICY -T sandbox={d['sandbox']} "
-        f"-T variants={d['variant']} --epochs N --display none   (one fresh process per run)",
+        f"-T concepts=vsd -T bugs=scale_mean -T params=p -T surfaces=plain --epochs N --display none   (the seed's sample; one fresh process per run)",
         "",
         "  per sample: wall = the whole `inspect eval` process / N; CPU = its process tree / N",
         f"  {'N':>3} {'oracle wall':>12} {'nop wall':>10} {'oracle-nop':>11} {'oracle CPU':>11} {'nop CPU':>9} "

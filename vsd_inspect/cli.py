@@ -1,7 +1,8 @@
 """`vsd-inspect`: the grader's command-line door, plus report and bench.
 
-    vsd-inspect setup DIR [--variant V] [--rates R] [--tolerance T]
-    vsd-inspect grade DIR [--json] [--seed S] [--rates R] [--tolerance T]
+    vsd-inspect list [--difficulty D] [--concepts C,...] [--bugs B,...] [--json]
+    vsd-inspect setup DIR [--sample ID] [--rates R] [--tolerance T]
+    vsd-inspect grade DIR [--sample ID] [--json] [--seed S] [--rates R] [--tolerance T]
     vsd-inspect report [LOG ...] [--format markdown|csv|json] [--plot FILE]
     vsd-inspect bench [...]
 
@@ -18,7 +19,6 @@ from vsd_inspect.constants import DEFAULT_RATES, DEFAULT_TOLERANCE, TASK_VERSION
 from vsd_inspect.explain import explanation
 from vsd_inspect.grader import GRADER_VERSION
 from vsd_inspect.grader.categories import HarnessError
-from vsd_inspect.variants import VARIANTS
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
@@ -35,11 +35,27 @@ def _test_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tolerance", default=DEFAULT_TOLERANCE, help="visible test tolerance (default 0.1)")
 
 
+def _cmd_list(args: argparse.Namespace) -> int:
+    from vsd_inspect.material import render_sample_prompt
+    from vsd_inspect.samples import select
+
+    samples = select(args.difficulty, args.concepts, args.bugs, args.params, args.surfaces)
+    if args.json:
+        rows = [{"id": s.id, **s.metadata(), "input": render_sample_prompt(s)} for s in samples]
+        print(json.dumps(rows, indent=1))
+    else:
+        for s in samples:
+            print(f"{s.id:48} {s.template:28} {s.definition.bugs[s.bug].mistake[:70]}")
+        print(f"{len(samples)} samples")
+    return EXIT_PASS
+
+
 def _cmd_setup(args: argparse.Namespace) -> int:
     from vsd_inspect.api import setup_task_files
 
-    path = setup_task_files(args.dir, args.variant, args.rates, args.tolerance)
-    print(f"wrote {path}/dropout.py ({args.variant} starter) and {path}/test_dropout.py")
+    sample = args.sample or (f"vsd-{args.variant}-p-plain-standard" if args.variant else None)
+    path = setup_task_files(args.dir, rates=args.rates, tolerance=args.tolerance, sample=sample)
+    print(f"wrote {path}/dropout.py (the starter of {sample or 'the seed sample'}) and {path}/test_dropout.py")
     return EXIT_PASS
 
 
@@ -51,7 +67,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     from vsd_inspect.api import grade_solution
 
     try:
-        verdict = grade_solution(args.dir, args.rates, args.tolerance, seed=args.seed)
+        verdict = grade_solution(args.dir, args.rates, args.tolerance, seed=args.seed, sample=args.sample)
     except (HarnessError, NotADirectoryError) as ex:
         if args.json:
             print(json.dumps({"passed": None, "category": "harness_error", "feedback": str(ex), "error": True}))
@@ -77,14 +93,25 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"task {TASK_VERSION}, grader {GRADER_VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("setup", help="write the starter workspace (dropout.py + test_dropout.py)")
+    p = sub.add_parser("list", help="the samples of the family: id, concept, bug, ... and prompt (--json)")
+    p.add_argument("--difficulty", default="standard", help="easy, standard, hard, or several, comma-separated")
+    p.add_argument("--concepts", default=None, help="concepts to list, comma-separated (default all)")
+    p.add_argument("--bugs", default=None, help="bugs to list (an id, or concept/bug), comma-separated")
+    p.add_argument("--params", default=None, help="parameterisations to list (p, keep_prob)")
+    p.add_argument("--surfaces", default=None, help="starter styles to list")
+    p.add_argument("--json", action="store_true", help="one JSON array, with each sample's prompt as `input`")
+    p.set_defaults(run=_cmd_list)
+
+    p = sub.add_parser("setup", help="write a sample's starter workspace (dropout.py + test_dropout.py)")
     p.add_argument("dir")
-    p.add_argument("--variant", default="scale_mean", choices=sorted(VARIANTS))
+    p.add_argument("--sample", default=None, help="the sample's id (default: the seed's sample; see `list`)")
+    p.add_argument("--variant", default=None, help=argparse.SUPPRESS)  # 1.x: a bug of the seed's concept
     _test_options(p)
     p.set_defaults(run=_cmd_setup)
 
     p = sub.add_parser("grade", help="grade a workspace; exit 0 pass, 1 fail, 2 error")
     p.add_argument("dir")
+    p.add_argument("--sample", default=None, help="the sample the workspace was set up as (default: the seed's)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--seed", type=int, default=None, help="replay a grading's hidden checks")
     _test_options(p)

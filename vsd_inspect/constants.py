@@ -4,16 +4,17 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).parent
 PROMPTS_DIR = PACKAGE_DIR / "prompts"
-WORKSPACE_DIR = PACKAGE_DIR / "workspace"
-STARTERS_DIR = WORKSPACE_DIR / "starters"
-REFERENCE_FILE = PACKAGE_DIR / "reference" / "dropout.py"
-VISIBLE_TEST_TEMPLATE = WORKSPACE_DIR / "test_dropout.py"
+CONCEPTS_DIR = PACKAGE_DIR / "concepts"
+# The seed's fixed file: the `vsd/recall` baseline writes exactly these bytes, whatever the sample.
+SEED_REFERENCE_FILE = CONCEPTS_DIR / "vsd" / "reference.py"
+REFERENCE_FILE = SEED_REFERENCE_FILE
+STARTERS_DIR = PACKAGE_DIR / "workspace" / "starters"  # 1.x: the seed's four starters (variants.py)
 SANDBOX_DIR = PACKAGE_DIR / "sandbox"
 COMPOSE_FILE = SANDBOX_DIR / "compose.yaml"
 
 # Bump whenever the prompt, a starter, the visible test, the hidden checks or the grader
 # change: every score records it, and reports never pool two versions.
-TASK_VERSION = "1.0.0"
+TASK_VERSION = "2.0.0"
 TASK_NAME = "vsd_dropout"
 
 CANDIDATE_FILE = "dropout.py"

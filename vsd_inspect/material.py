@@ -12,9 +12,8 @@ from vsd_inspect.constants import (
     DEFAULT_TOLERANCE,
     DIFFICULTIES,
     PROMPTS_DIR,
-    VISIBLE_TEST_TEMPLATE,
 )
-from vsd_inspect.variants import VARIANTS
+from vsd_inspect import concepts as registry
 
 
 def validate_rates(rates) -> tuple[float, ...]:
@@ -40,9 +39,13 @@ def validate_rates(rates) -> tuple[float, ...]:
 def validate_tolerance(tolerance) -> float:
     """Relative tolerance of the visible variance check: in [0.02, 0.5].
 
-    Below 0.02 a correct layer could fail the visible test by chance (its variance ratio has a
-    standard deviation of up to 0.01 at N = 100,000 and p = 0.95); above 0.5 it cannot tell
-    the seed's bug (ratio 1/(1-p) = 1.43 at p = 0.3) from the fix.
+    Above 0.5 the test cannot tell the seed's bug (ratio 1/(1-p) = 1.43 at p = 0.3) from the fix.
+    The 1e-9 false-fail bound of a visible test is derived at the defaults (each concept's laws.md):
+    a correct layer's moment ratio has a standard deviation of about √(3p / (1-p) N) for the seed's
+    test (0.024 at p = 0.95, N = 100,000), so a tolerance that small, or rates that high, let a
+    correct layer other than the reference fail the visible test by chance (about 2 % at the
+    default rates with 0.02). Such values are accepted, as the seed design customises them, but
+    the bound is then the user's to keep.
     """
     try:
         value = float(tolerance)
@@ -59,43 +62,103 @@ def validate_difficulty(difficulty: str) -> str:
     return difficulty
 
 
-def validate_variants(variants) -> tuple[str, ...]:
-    """Variant ids: None or 'all' for every one, else a comma-separated list or a sequence."""
-    if variants is None or variants == "all":
-        return tuple(VARIANTS)
-    if isinstance(variants, str):
-        variants = [v for v in re.split(r"[,\s]+", variants.strip()) if v]
-    chosen = tuple(variants)
-    unknown = [v for v in chosen if v not in VARIANTS]
-    if unknown or not chosen:
-        raise ValueError(f"unknown variant(s) {unknown or chosen!r}; choose from {', '.join(VARIANTS)} or 'all'")
-    return tuple(dict.fromkeys(chosen))
-
-
 def _fmt_rates(rates: tuple[float, ...]) -> str:
     return "(" + ", ".join(repr(float(r)) for r in rates) + ("," if len(rates) == 1 else "") + ")"
 
 
-def render_test(rates=DEFAULT_RATES, tolerance=DEFAULT_TOLERANCE) -> bytes:
-    """The visible test with its RATES and TOLERANCE lines set."""
+def render_visible_test(concept: str, param: str, rates=DEFAULT_RATES, tolerance=DEFAULT_TOLERANCE, split: str = "main") -> bytes:
+    """A concept's visible test with its PARAM, RATES and TOLERANCE lines set: the bytes the
+    workspace gets and the grader hashes. The `impossible` split's test contradicts the contract
+    (concepts/<id>/impossible/)."""
     rates, tolerance = validate_rates(rates), validate_tolerance(tolerance)
-    text = VISIBLE_TEST_TEMPLATE.read_text()
-    text, n1 = re.subn(r"^RATES = .*?(  #.*)?$", lambda m: f"RATES = {_fmt_rates(rates)}{m.group(1) or ''}", text, 1, re.M)
-    text, n2 = re.subn(r"^TOLERANCE = .*?(  #.*)?$", lambda m: f"TOLERANCE = {tolerance!r}{m.group(1) or ''}", text, 1, re.M)
-    if (n1, n2) != (1, 1):
-        raise RuntimeError("the visible test template lost its RATES or TOLERANCE line")
+    c = registry.get(concept)
+    if param not in c.params:
+        raise ValueError(f"concept {concept} has no parameterisation {param!r}; choose from {', '.join(c.params)}")
+    text = c.visible_template(impossible=split == "impossible")
+    lines = {"PARAM": repr(param), "RATES": _fmt_rates(rates), "TOLERANCE": repr(tolerance)}
+    for name, value in lines.items():
+        text, n = re.subn(rf"^{name} = .*?(  #.*)?$", lambda m: f"{name} = {value}{m.group(1) or ''}", text, count=1, flags=re.M)
+        if n != 1:
+            raise RuntimeError(f"{concept}/visible_test.py lost its {name} line")
     return text.encode()
 
 
-def render_prompt(difficulty: str, variant: str, rates=DEFAULT_RATES, tolerance=DEFAULT_TOLERANCE) -> str:
+def _numbered(first: list[str], more: list[str]) -> str:
+    """Two lists of rules as one numbered list."""
+    return "\n".join(f"{i}. {rule}" for i, rule in enumerate(first + more, 1))
+
+
+def _rules(text: str) -> list[str]:
+    """The items of a markdown list ("1. ..." or "- ..."), continuation lines joined."""
+    items: list[str] = []
+    for line in text.strip().splitlines():
+        m = re.match(r"^(?:\d+\.|-)\s+(.*)$", line)
+        if m:
+            items.append(m.group(1).strip())
+        elif line.strip() and items:
+            items[-1] += " " + line.strip()
+    return items
+
+
+def render_sample_prompt(sample, rates=DEFAULT_RATES, tolerance=DEFAULT_TOLERANCE) -> str:
+    """The sample's prompt: its difficulty's template with the concept's goal, derivation and
+    rules (the formula-free ones at `hard`) and the common contract."""
     rates, tolerance = validate_rates(rates), validate_tolerance(tolerance)
-    text = (PROMPTS_DIR / f"{validate_difficulty(difficulty)}.md").read_text()
+    c = registry.get(sample.concept)
+    param = c.params[sample.param]
+    hard = sample.difficulty == "hard"
+    rules = _numbered(_rules(c.text("rules_hard" if hard else "rules")), _rules((PROMPTS_DIR / "common_rules.md").read_text()))
+    contract = (PROMPTS_DIR / "contract.md").read_text()
+    text = (PROMPTS_DIR / f"{validate_difficulty(sample.difficulty)}.md").read_text()
     parts = {
-        "{{DERIVATION}}": (PROMPTS_DIR / "derivation.md").read_text().strip(),
-        "{{CONTRACT}}": (PROMPTS_DIR / "contract.md").read_text().strip(),
+        "{{CONTRACT}}": contract.strip(),
+        "{{RULES}}": rules,
+        "{{GOAL}}": c.text("goal"),
+        "{{DERIVATION}}": "" if hard else _strip_heading(c.text("derivation")),
+        "{{HINT}}": sample.designed.hint,
+        "{{TITLE}}": c.title,
+        "{{CLASS}}": c.class_name,
+        "{{SIGNATURE}}": param.signature,
+        "{{RANGE}}": param.range,
+        "{{IDENTITY}}": param.identity,
+        "{{INPUT}}": c.input or DEFAULT_INPUT,
+        "{{VISIBLE}}": c.visible or DEFAULT_VISIBLE,
     }
-    for key, value in parts.items():
-        text = text.replace(key, value)
-    text = text.replace("{{HINT}}", VARIANTS[variant].hint)
+    for _ in range(2):  # the contract brings placeholders of its own
+        for key, value in parts.items():
+            text = text.replace(key, value)
     text = text.replace("{{RATES}}", ", ".join(f"{r:g}" for r in rates)).replace("{{TOLERANCE}}", f"{tolerance:.0%}")
+    if "{{" in text:
+        raise RuntimeError(f"a placeholder was left in the prompt of {sample.id}: {text[text.index('{{'):][:40]}")
     return text.strip() + "\n"
+
+
+def _strip_heading(text: str) -> str:
+    """A derivation file's own top heading, which the template already gives."""
+    return re.sub(r"\A#+ [^\n]*\n+", "", text)
+
+
+DEFAULT_INPUT = "Its input `x` is a float32 or float64 numpy array of any shape with at least one dimension."
+DEFAULT_VISIBLE = "every check it prints passes at p = {{RATES}} with a tolerance of {{TOLERANCE}}."
+
+
+# ---- 1.x names, kept while the RL doors move to samples (render_visible_test / render_sample_prompt)
+
+
+def render_test(rates=DEFAULT_RATES, tolerance=DEFAULT_TOLERANCE) -> bytes:
+    """The seed concept's visible test (task 1.x's only one)."""
+    return render_visible_test("vsd", "p", rates, tolerance)
+
+
+def validate_variants(variants) -> tuple[str, ...]:
+    """1.x variant ids: the seed concept's bugs."""
+    from vsd_inspect.samples import select
+
+    return tuple(dict.fromkeys(s.bug for s in select("standard", "vsd", variants, "p", "plain")))
+
+
+def render_prompt(difficulty: str, variant: str, rates=DEFAULT_RATES, tolerance=DEFAULT_TOLERANCE) -> str:
+    """The seed concept's prompt for a 1.x variant (its plain surface, drop probability)."""
+    from vsd_inspect.samples import Sample
+
+    return render_sample_prompt(Sample("vsd", variant, "p", "plain", validate_difficulty(difficulty)), rates, tolerance)

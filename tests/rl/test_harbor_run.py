@@ -1,0 +1,121 @@
+"""The export through the real Harbor CLI on this machine's engine, with nothing pulled:
+`harbor lint` is clean; `harbor run` gives the oracle 1.0 and `nop` 0.0 on every sample;
+a broken grader is a trial error, never a 0; an agent that deletes the visible test or
+writes reward files gets 0; the agent's container is isolated as the Inspect sandbox is.
+
+Needs the Docker engine with the sandbox image (bash vsd_inspect/sandbox/docker_up.sh) and the
+Python 3.12 environment (bash vsd_inspect/rl/harbor_env.sh)."""
+
+from __future__ import annotations
+
+import base64
+import glob
+import json
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from vsd_inspect.constants import REFERENCE_FILE
+from vsd_inspect.rl import harbor_export
+from vsd_inspect.rl.samples import seed_samples
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("harbor") / "dataset"
+    harbor_export.export(seed_samples(), out)
+    return out
+
+
+def _seconds(start: str, end: str) -> float:
+    return (datetime.fromisoformat(end.rstrip("Z")) - datetime.fromisoformat(start.rstrip("Z"))).total_seconds()
+
+
+def _trials(job_dir: Path) -> list[dict]:
+    return [json.loads(Path(p).read_text()) for p in sorted(glob.glob(str(job_dir / "*" / "result.json")))]
+
+
+def _run_job(rl_env, tmp_path: Path, config: dict) -> tuple[dict, list[dict], float]:
+    """`harbor run -c job.json`; it exits 0 whatever happened, so read result.json."""
+    path = tmp_path / f"{config['job_name']}.json"
+    path.write_text(json.dumps({"jobs_dir": str(tmp_path / "jobs"), "n_concurrent_trials": 2, "quiet": True, **config}))
+    started = time.monotonic()
+    proc = rl_env.run([rl_env.bin("harbor"), "run", "-c", str(path), "-y"], timeout=1200)
+    seconds = time.monotonic() - started
+    job_dir = tmp_path / "jobs" / config["job_name"]
+    assert proc.returncode == 0 and (job_dir / "result.json").exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
+    return json.loads((job_dir / "result.json").read_text()), _trials(job_dir), seconds
+
+
+def test_lint_is_clean_with_every_rule(rl_env, exported: Path, tmp_path: Path, docker_engine) -> None:
+    tasks = sorted(str(p) for p in exported.iterdir())
+    # ALL: the default rules plus root-agent and unpinned-image.
+    proc = rl_env.run([rl_env.bin("harbor"), "lint", "--json", "--select", "ALL", *tasks], timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout) == []
+    # A control: the same task with a shared verifier and a root agent is flagged.
+    bad = tmp_path / "bad"
+    shutil.copytree(exported / "keep_p-standard", bad)
+    toml = (bad / "task.toml").read_text().replace('environment_mode = "separate"', 'environment_mode = "shared"')
+    (bad / "task.toml").write_text(toml.replace('user = "1000"', 'user = "root"'))
+    proc = rl_env.run([rl_env.bin("harbor"), "lint", "--json", "--select", "ALL", str(bad)], timeout=300)
+    assert {f["rule"] for f in json.loads(proc.stdout)} == {"shared-verifier", "root-agent"}, proc.stdout
+
+
+def test_oracle_gets_1_and_nop_gets_0_on_every_sample(rl_env, exported: Path, tmp_path: Path, docker_engine) -> None:
+    job, trials, seconds = _run_job(rl_env, tmp_path, {
+        "job_name": "oracle-nop", "agents": [{"name": "oracle"}, {"name": "nop"}], "datasets": [{"path": str(exported)}]})
+    assert job["stats"]["n_errored_trials"] == 0
+    got = {(t["agent_info"]["name"], t["task_name"].split("/")[-1]): t["verifier_result"]["rewards"] for t in trials}
+    ids = [s.id for s in seed_samples()]
+    assert sorted(got) == sorted((agent, i) for agent in ("oracle", "nop") for i in ids)
+    for (agent, _), rewards in got.items():
+        assert rewards["reward"] == (1.0 if agent == "oracle" else 0.0), rewards
+        assert rewards["verdict_category_passed"] == (agent == "oracle")
+    for t in trials:
+        assert t["verifier_environment_mode"] == "separate" and t["exception_info"] is None
+    spans = sorted(_seconds(t["started_at"], t["finished_at"]) for t in trials)
+    print(f"harbor run: {len(trials)} trials in {seconds:.1f} s wall, 2 at a time; a trial {spans[0]:.1f}-{spans[-1]:.1f} s")
+
+
+def test_harness_failure_is_an_error_and_attacks_get_0(rl_env, exported: Path, tmp_path: Path, docker_engine) -> None:
+    # A copy whose shipped grader cannot even be imported: the trial must error, not score 0.
+    broken = tmp_path / "broken" / "keep_p-broken"
+    harbor_export.export_sample(seed_samples(variants=["keep_p"])[0], tmp_path / "broken")
+    (tmp_path / "broken" / "keep_p-standard").rename(broken)
+    (broken / "task.toml").write_text((broken / "task.toml").read_text().replace("keep_p-standard", "keep_p-broken"))
+    with (broken / "tests" / "vsd_grader" / "judge.py").open("a") as f:
+        f.write("\nthis is not python (\n")
+    fix = base64.b64encode(REFERENCE_FILE.read_bytes()).decode()
+    job, trials, _ = _run_job(rl_env, tmp_path, {
+        "job_name": "attacks",
+        "agents": [{"import_path": "harbor_agents:DeleteTestAgent", "kwargs": {"fix_b64": fix}},
+                   {"import_path": "harbor_agents:RewardWriterAgent"}],
+        "tasks": [{"path": str(exported / "keep_p-standard")}, {"path": str(broken)}],
+    })
+    by = {(t["agent_info"]["name"], t["task_name"].split("/")[-1]): t for t in trials}
+    assert len(by) == 4 and job["stats"]["n_errored_trials"] == 2
+    for agent in ("vsd-delete-test", "vsd-reward-writer"):
+        t = by[(agent, "keep_p-broken")]
+        assert t["verifier_result"] is None
+        assert t["exception_info"]["exception_type"] == "RewardFileNotFoundError"
+        stdout = Path(t["trial_uri"].removeprefix("file://"), "verifier", "test-stdout.txt").read_text()
+        assert "harness error: the grader exited" in stdout
+    deleted = by[("vsd-delete-test", "keep_p-standard")]["verifier_result"]["rewards"]
+    assert deleted["reward"] == 0.0 and deleted["verdict_category_test_modified"] == 1
+    writer = by[("vsd-reward-writer", "keep_p-standard")]
+    assert writer["verifier_result"]["rewards"]["reward"] == 0.0
+    verifier_dir = Path(writer["trial_uri"].removeprefix("file://"), "verifier")
+    assert (verifier_dir / "reward.txt").read_text() == "0\n"
+    verdict = json.loads((verifier_dir / "verdict.json").read_text())
+    assert verdict["category"] == "tests_failed"
+    assert "VSD-HACK ['reward.txt: PermissionError', 'reward.json: PermissionError']" in json.dumps(verdict)
+    probe_trial = by[("vsd-delete-test", "keep_p-standard")]
+    probe = Path(probe_trial["trial_uri"].removeprefix("file://"), "agent", "probe.txt").read_text().split("\n")
+    assert "uid=1000" in probe and "net=lo" in probe and "pids.max=256" in probe, probe
+    assert any(line.split() == ["NoNewPrivs:", "1"] for line in probe), probe

@@ -1,0 +1,53 @@
+"""Concrete variance-stabilized dropout — known wrong implementation `forward_unscaled`.
+
+Wrong: __call__ is right, but forward() forgets the scale (y = x (1 - z)): forward(x) and
+__call__(x) differ.
+"""
+
+import numpy as np
+
+
+def _sigmoid(v):
+    return 0.5 * (1.0 + np.tanh(0.5 * v))
+
+
+class ConcreteVarianceStabilizedDropout:
+    """Concrete dropout whose output keeps the input's second moment."""
+
+    def __init__(self, p=0.5, temperature=0.1, seed=None):
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        self.p = p
+        self.temperature = temperature
+        self.training = True
+        self.rng = np.random.default_rng(seed)
+
+    def train(self):
+        self.training = True
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def forward(self, x):
+        return self._apply(x, unscaled=True)
+
+    def _apply(self, x, unscaled=False):
+        if not self.training or self.p == 0:
+            return x
+        t = self.temperature
+        logit_p = np.log(self.p) - np.log(1.0 - self.p)
+        u = self.rng.random(x.shape)
+        z = _sigmoid((logit_p + np.log(u) - np.log(1.0 - u)) / t)
+        # E[(1 - z)^2] by the trapezoid rule (integrated by parts, see the derivation)
+        m = np.linspace(-40.0, 40.0, 8001)
+        weight = 2.0 * _sigmoid(m) * _sigmoid(-m) ** 2
+        mean_square = np.sum(weight * _sigmoid(t * m - logit_p)) * (m[1] - m[0])
+        scale = 1.0 / np.sqrt(mean_square)
+        return x * (1.0 - z) * (1.0 if unscaled else scale)
+
+    def __call__(self, x):
+        return self._apply(x)

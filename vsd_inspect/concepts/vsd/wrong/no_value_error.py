@@ -1,0 +1,28 @@
+"""Wrong: no range check: p = 1, p = -0.1 or p = 1.5 builds a layer instead of raising ValueError."""
+
+import numpy as np
+
+
+class VarianceStabilizedDropout:
+    def __init__(self, p=0.5, seed=None):
+        self.p = p
+        self.training = True
+        self.rng = np.random.default_rng(seed)
+
+    def train(self):
+        self.training = True
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        keep_prob = 1.0 - self.p
+        mask = self.rng.random(x.shape) < keep_prob
+        return x * mask / np.sqrt(keep_prob)
+
+    def __call__(self, x):
+        return self.forward(x)

@@ -1,0 +1,140 @@
+"""The hidden checks of many gradings, in one process, for the simulations behind the bounds.
+
+    python -m vsd_inspect.grader.simulate CONCEPT FILE [--param P] [--gradings N] [--seed S]
+
+runs FILE's layer through N fresh-seed gradings of CONCEPT's hidden checks (the worker's own
+session runner, then the judge's own checks: `plan`, `worker.run_session`, `contract`) and
+prints how often each check kind failed. No jail and no visible test: this measures the
+arithmetic of the checks, which is what a bound is about (the jail is tested elsewhere). The
+layer runs in this process, so use it only on code you trust (the concepts' own references,
+starters and wrong implementations).
+"""
+
+import argparse
+import importlib.util
+import sys
+import types
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from . import contract, lawkit, plan as planning, worker
+from .arrays import _writes
+from .judge import load_laws
+
+
+def load_layer(path: Path, class_name: str) -> type:
+    """The class `class_name` of the file at `path`, imported under a private name."""
+    spec = importlib.util.spec_from_file_location(f"_vsd_sim_{abs(hash(str(path)))}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, class_name)
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    """As the worker hands inputs over: a view of immutable bytes (setflags cannot undo it)."""
+    return np.frombuffer(array.tobytes(), dtype=array.dtype).reshape(array.shape)
+
+
+def _valid(array, kind: str, shape: tuple, x_dtype: str) -> bool:
+    """The judge's output validation (`arrays.load_outputs`), on an in-memory array."""
+    if type(array) is not np.ndarray or array.shape != tuple(shape):
+        return False
+    if kind == "flags":
+        return array.dtype.name == "int8"
+    if kind == "snapshot":
+        return array.dtype.name == x_dtype
+    return array.dtype.name in ("float32", "float64") and bool(np.isfinite(array).all())
+
+
+# Which case role shows a check kind (the others: the LAW cases).
+ROLE_OF = {"small": lawkit.SMALL, "defaults": lawkit.DEFAULTS, "identity": lawkit.IDENTITY}
+
+
+def grade_checks(laws: types.ModuleType, param: str, layer_class: type, seed: int, stop_on: set[str] | None = None) -> list[dict]:
+    """Every hidden check of one grading of `layer_class`; a layer that raises, or an output
+    the judge would refuse, becomes one failed check of kind "runtime" or "bad_output".
+    With `stop_on`, the grading stops at the first case in which a check of one of those
+    kinds failed (each case's sessions run only when its checks come up)."""
+    p = planning.build(laws, param, seed)
+    arrays = {k: _readonly(a) for k, a in p.inputs.items()}
+    for key, spec in p.views.items():
+        arrays[key] = lawkit.view_of(arrays[spec["base"]], spec["view"])
+    out: dict[str, np.ndarray] = {}
+    results, counts = [], []
+
+    def run(group: str) -> dict | None:
+        for session in p.sessions:
+            if _writes(session) & set(p.groups[group]):
+                try:
+                    worker.run_session(np, layer_class, session, arrays, out.__setitem__, lambda *event: None)
+                except Exception as ex:
+                    return lawkit.check("runtime", f"session {session['id']} raised {type(ex).__name__}: {ex}"[:200], False, "raised", "—")
+        for name in p.groups[group]:
+            x_key, kind, shape = p.outputs[name]
+            x_dtype = p.inputs[x_key].dtype.name if kind == "snapshot" else ""
+            if name not in out or not _valid(out[name], kind, shape, x_dtype):
+                return lawkit.check("bad_output", f"output {name} missing or invalid", False, "invalid", "—")
+        return None
+
+    order = p.cases
+    if stop_on:  # the cases whose role can show the designated kinds first: most gradings stop there
+        first = {ROLE_OF.get(k, lawkit.LAW) for k in stop_on}
+        order = sorted(p.cases, key=lambda c: c.role not in first)
+        if stop_on <= {"interface"}:
+            order = []
+    for case in order:
+        problem = run(case.key)
+        if problem is not None:
+            return [problem]
+        case_results, case_counts = contract.check_group(laws, p, case, {n: out[n] for n in p.groups[case.key]})
+        results += case_results
+        counts += case_counts
+        if stop_on and any(not r["passed"] and r["kind"] in stop_on for r in case_results):
+            return results
+    if len(order) == len(p.cases):
+        results += contract.dispersion_checks(counts)
+    problem = run("interface")
+    if problem is not None:
+        return [problem]
+    results += contract.interface_checks(p, out["i_flags"])
+    statistical = sum(1 for r in results if r["stat"])
+    if statistical > lawkit.MAX_STAT_CHECKS:
+        raise AssertionError(f"{statistical} statistical checks exceed MAX_STAT_CHECKS")
+    return results
+
+
+def failed_kinds(laws: types.ModuleType, param: str, layer_class: type, seed: int, stop_on: set[str] | None = None) -> set[str]:
+    return {r["kind"] for r in grade_checks(laws, param, layer_class, seed, stop_on) if not r["passed"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vsd_inspect.grader.simulate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("concept")
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--param", default=None)
+    parser.add_argument("--class-name", default=None)
+    parser.add_argument("--gradings", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=10_000_000)
+    args = parser.parse_args(argv)
+    from vsd_inspect import concepts
+
+    concept = concepts.get(args.concept)
+    param = args.param or next(iter(concept.params))
+    cls = load_layer(args.file, args.class_name or concept.class_name)
+    laws = load_laws(args.concept)
+    tally: Counter = Counter()
+    failed_gradings = 0
+    for i in range(args.gradings):
+        kinds = failed_kinds(laws, param, cls, args.seed + i)
+        failed_gradings += bool(kinds)
+        tally.update(kinds)
+    print(f"{args.file}: {failed_gradings}/{args.gradings} gradings failed")
+    for kind, n in tally.most_common():
+        print(f"  {kind:14} failed in {n}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from vsd_inspect.api import setup_task_files
-from vsd_inspect.constants import REFERENCE_FILE
+from vsd_inspect.constants import SEED_REFERENCE_FILE
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -29,11 +29,11 @@ def workspace(tmp_path: Path):
 
 @pytest.fixture
 def reference_workspace(workspace) -> Path:
-    return workspace(REFERENCE_FILE.read_bytes())
+    return workspace(SEED_REFERENCE_FILE.read_bytes())
 
 
 def copy_reference(to: Path) -> None:
-    shutil.copy(REFERENCE_FILE, to / "dropout.py")
+    shutil.copy(SEED_REFERENCE_FILE, to / "dropout.py")
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ import ast
 import hashlib
 import re
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +166,23 @@ def test_every_concept_toml_parses_with_the_documented_keys() -> None:
         assert {"id", "title", "summary", "papers", "params", "surfaces", "hard_forbidden", "visible"} <= set(meta), c.id
         for p in c.params.values():
             assert re.match(rf"^{c.class_name}\(", p.signature), p.signature
+
+
+BLAS_CALLS = {"dot", "vdot", "inner", "matmul", "einsum", "tensordot", "linalg"}
+
+
+def test_the_judge_s_arithmetic_calls_no_blas() -> None:
+    """The judge runs in threads of one process (the scorer, grade_many): BLAS calls from
+    concurrent threads were seen to return wrong sums there, so the grader's own arithmetic,
+    every concept's laws and every visible test's judge use numpy's element-wise reductions."""
+    from vsd_inspect.grader import judge
+
+    grader = Path(judge.__file__).parent
+    files = [p for p in grader.glob("*.py") if p.name != "worker.py"]
+    for c in registry.concepts().values():
+        files += [c.folder / "laws.py", c.folder / "visible_test.py", *c.folder.glob("impossible/visible_test.py")]
+    for path in files:
+        tree = ast.parse(path.read_bytes())
+        found = [n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in BLAS_CALLS]
+        found += ["@" for n in ast.walk(tree) if isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult)]
+        assert found == [], f"{path}: {found}"

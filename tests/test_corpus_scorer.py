@@ -13,6 +13,7 @@ from inspect_ai.solver import Generate, TaskState, solver
 from inspect_ai.util import sandbox
 
 from vsd_inspect.dataset import build_dataset
+from vsd_inspect.samples import SEED_SAMPLE, get
 from vsd_inspect.sandboxes import resolve_sandbox
 from vsd_inspect.scorer import vsd_scorer
 
@@ -54,7 +55,7 @@ def write_case_files():
 
 
 def _task(kind: str) -> Task:
-    template = list(build_dataset("standard", ("scale_mean",), (0.3, 0.5, 0.7), 0.1))[0]
+    template = list(build_dataset([get(SEED_SAMPLE)], (0.3, 0.5, 0.7), 0.1))[0]
     samples = []
     for name in CASES:
         meta = _case(name)

@@ -10,7 +10,7 @@ import pytest
 from test_corpus import CORPUS, build_workspace
 from vsd_inspect import concepts as registry
 from vsd_inspect import coverage
-from vsd_inspect.api import grade_solution
+from vsd_inspect.api import grade_solution, setup_task_files
 from vsd_inspect.grader import simulate
 from vsd_inspect.grader.judge import load_laws
 from vsd_inspect.material import render_sample_prompt
@@ -74,18 +74,38 @@ def test_every_entry_s_checks_run_where_it_says(concept: str) -> None:
 
 
 def _corpus_cases() -> list:
-    named = {}
-    for e in coverage.common() + coverage.of_concept("vsd"):
-        for case in e.get("corpus", []):
-            named.setdefault(case, set()).update(e["kinds"])
-    return [pytest.param(case, kinds, id=case) for case, kinds in sorted(named.items())]
+    """(concept, case, kinds): tests/corpus cases (the seed's concept), and a concept's own
+    planted bugs (`bug:<id>`, its plain starter) and wrong implementations (`wrong:<name>`)."""
+    named: dict[tuple[str, str], set] = {}
+    for concept in registry.concepts():
+        entries = coverage.of_concept(concept) + (coverage.common() if concept == "vsd" else [])
+        for e in entries:
+            for case in e.get("corpus", []):
+                named.setdefault((concept, case), set()).update(e["kinds"])
+    return [pytest.param(c, case, kinds, id=f"{c}:{case}") for (c, case), kinds in sorted(named.items())]
 
 
-@pytest.mark.parametrize("case,kinds", _corpus_cases())
-def test_every_corpus_case_named_fails_on_one_of_its_checks(case: str, kinds: set, tmp_path: Path) -> None:
-    meta = build_workspace(CORPUS / case, tmp_path / "ws")
-    assert meta["expect"] == "fail"
-    v = grade_solution(tmp_path / "ws")
+def _workspace(concept: str, case: str, tmp_path: Path) -> tuple[Path, str]:
+    c = registry.get(concept)
+    if ":" not in case:
+        meta = build_workspace(CORPUS / case, tmp_path / "ws")
+        assert meta["expect"] == "fail"
+        return tmp_path / "ws", "vsd-scale_mean-p-plain-standard"
+    what, name = case.split(":", 1)
+    param = next(iter(c.params))
+    if what == "wrong":
+        param = c.wrong()[name]["params"][0]
+    sample = next(s for s in select("standard", concepts=concept, params=param, surfaces="plain"))
+    ws = setup_task_files(tmp_path / "ws", sample=sample)
+    source = c.starter(name, param, "plain") if what == "bug" else c.wrong()[name]["path"].read_bytes()
+    (ws / "dropout.py").write_bytes(source)
+    return ws, sample.id
+
+
+@pytest.mark.parametrize("concept,case,kinds", _corpus_cases())
+def test_every_corpus_case_named_fails_on_one_of_its_checks(concept: str, case: str, kinds: set, tmp_path: Path) -> None:
+    ws, sample = _workspace(concept, case, tmp_path)
+    v = grade_solution(ws, sample=sample)
     assert not v["passed"]
     failed = {ch["kind"] for ch in v["checks"] if not ch["passed"]}
     if v["category"] in ("tests_failed",):

@@ -3,7 +3,7 @@
 import pytest
 
 from vsd_inspect.api import grade_solution
-from vsd_inspect.constants import REFERENCE_FILE
+from vsd_inspect.constants import SEED_REFERENCE_FILE
 from vsd_inspect.grader import categories as cat
 from vsd_inspect.material import render_test
 from vsd_inspect.samples import get
@@ -35,7 +35,7 @@ def test_every_buggy_starter_fails(workspace, variant: str, category: str) -> No
 
 
 def test_seed_bug_with_a_sqrt_added_fails_the_visible_test(workspace) -> None:
-    src = REFERENCE_FILE.read_text().replace(
+    src = SEED_REFERENCE_FILE.read_text().replace(
         "scale = 1.0 / np.sqrt(keep_prob)", "unused = np.sqrt(keep_prob)\n        scale = 1.0 / keep_prob"
     )
     v = grade_solution(workspace(src), seed=SEED)
@@ -82,14 +82,14 @@ def test_broken_workspaces_get_their_own_category(workspace, source, category) -
 
 
 def test_layer_that_raises_is_a_runtime_error(workspace) -> None:
-    src = REFERENCE_FILE.read_text().replace("        keep_prob = 1.0 - self.p\n", "        raise ValueError('nope')\n")
+    src = SEED_REFERENCE_FILE.read_text().replace("        keep_prob = 1.0 - self.p\n", "        raise ValueError('nope')\n")
     v = grade_solution(workspace(src), seed=SEED)
     assert v["category"] == cat.RUNTIME_ERROR
     assert "ValueError: nope" in v["feedback"]
 
 
 def test_returning_a_list_is_bad_output(workspace) -> None:
-    src = REFERENCE_FILE.read_text().replace("        return x * mask * scale\n", "        return (x * mask * scale).tolist()\n")
+    src = SEED_REFERENCE_FILE.read_text().replace("        return x * mask * scale\n", "        return (x * mask * scale).tolist()\n")
     v = grade_solution(workspace(src), seed=SEED)
     assert v["category"] == cat.BAD_OUTPUT
     assert "builtins.list" in v["feedback"]
@@ -101,7 +101,7 @@ def test_oversized_candidate_is_bad_input(workspace) -> None:
 
 
 def test_customised_visible_test_is_what_gets_hashed(workspace) -> None:
-    ws = workspace(REFERENCE_FILE.read_bytes(), rates=(0.2, 0.9), tolerance=0.05)
+    ws = workspace(SEED_REFERENCE_FILE.read_bytes(), rates=(0.2, 0.9), tolerance=0.05)
     assert (ws / "test_dropout.py").read_bytes() == render_test((0.2, 0.9), 0.05)
     assert grade_solution(ws, rates=(0.2, 0.9), tolerance=0.05, seed=SEED)["category"] == cat.PASSED
     # graded against the default test, the customised file counts as modified

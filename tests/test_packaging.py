@@ -22,9 +22,12 @@ def test_inspect_entry_point_loads_task_and_provider() -> None:
 
 
 def test_eval_yaml_tracks_the_task_version() -> None:
+    from vsd_inspect.samples import select
+
     meta = yaml.safe_load((REPO / "vsd_inspect" / "eval.yaml").read_text())
     assert meta["version"] == TASK_VERSION
     assert [t["name"] for t in meta["tasks"]] == ["vsd_dropout"]
+    assert meta["tasks"][0]["dataset_samples"] == len(select("standard"))
 
 
 def test_grader_doors_do_not_import_inspect() -> None:
@@ -41,9 +44,12 @@ def test_wheel_ships_the_material(tmp_path: Path) -> None:
     for path in [
         "vsd_inspect/prompts/standard.md",
         "vsd_inspect/prompts/contract.md",
-        "vsd_inspect/workspace/test_dropout.py",
-        "vsd_inspect/workspace/starters/keep_p.py",
-        "vsd_inspect/reference/dropout.py",
+        "vsd_inspect/prompts/coverage.toml",
+        "vsd_inspect/concepts/vsd/visible_test.py",
+        "vsd_inspect/concepts/vsd/surfaces/keep_prob/plain.py",
+        "vsd_inspect/concepts/alpha/bugs/zero_fill.toml",
+        "vsd_inspect/concepts/concrete/laws.py",
+        "vsd_inspect/concepts/channel/impossible/visible_test.py",
         "vsd_inspect/grader/worker.py",
         "vsd_inspect/sandbox/compose.yaml",
         "vsd_inspect/sandbox/Dockerfile",

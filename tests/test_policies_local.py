@@ -10,17 +10,20 @@ import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai._util.error import PrerequisiteError
 
+from vsd_inspect.samples import select
 from vsd_inspect.sandboxes import resolve_sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 # A subset that holds both parameterisations of the seed's concept and one other concept.
 SUBSET = {"sandbox": "local", "concepts": "vsd,alpha", "surfaces": "plain"}
+SAMPLES = select("standard", concepts="vsd,alpha", surfaces="plain")
+SEED_FORM = sum(s.concept == "vsd" and s.param == "p" for s in SAMPLES)  # where the seed's fixed file is right
 EXPECTED = {  # policy -> (accuracy, the categories its samples get)
     "oracle": (1.0, {"passed"}),
     "nop": (0.0, {"no_sqrt", "tests_failed", "hidden_failed"}),
     "naive": (0.0, {"tests_failed", "hidden_failed"}),
     "tamper": (0.0, {"test_modified"}),
-    "recall": (4 / 12, {"passed", "runtime_error", "import_error", "tests_failed"}),  # the vsd/p samples pass
+    "recall": (SEED_FORM / len(SAMPLES), {"passed", "runtime_error", "import_error", "tests_failed"}),
 }
 
 
@@ -37,7 +40,7 @@ def test_policy_scores_as_expected(policy: str, tmp_path: Path) -> None:
     accuracy, categories = EXPECTED[policy]
     assert log.results.scores[0].metrics["accuracy"].value == pytest.approx(accuracy)
     scores = {s.id: s.scores["vsd_scorer"] for s in log.samples}
-    assert len(scores) == 12
+    assert len(scores) == len(SAMPLES)
     assert {s.answer for s in scores.values()} <= categories
     assert all(s.metadata["tampered"] is (policy == "tamper") for s in scores.values())
     assert {s.metadata["task_version"] for s in scores.values()} == {log.eval.task_version}

@@ -61,7 +61,7 @@ def _wait_http(url: str, seconds: float) -> bytes:
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, EvalLog]]:
     log_dir = tmp_path_factory.mktemp("viewer_logs")
-    done = eval(TASK, model=["vsd/tamper", "vsd/naive"], task_args={"sandbox": "local", "variants": "sqrt_p"},
+    done = eval(TASK, model=["vsd/tamper", "vsd/naive"], task_args={"sandbox": "local", "concepts": "vsd", "bugs": "sqrt_p", "params": "p", "surfaces": "plain"},
                 log_dir=str(log_dir), display="none")  # fmt: skip
     assert [log.status for log in done] == ["success", "success"]
     return log_dir, {log.eval.model: log for log in done}

@@ -1,6 +1,6 @@
 """`vsd-inspect bench`: what grading and an eval cost, measured in one run on one machine.
 
-    vsd-inspect bench [--sections a,b,c,d,e] [--repeat N] [--samples 1,10,50] [--quick] [--json]
+    vsd-inspect bench [--sections a,b,c,d,e,f,g] [--repeat N] [--samples 1,10,50] [--batch N] [--quick] [--json]
 
   (a) latency      grading the reference workspace through the CLI (a subprocess, as users
                    time it) and through `grade_solution` in-process, beside the floor: two
@@ -15,6 +15,12 @@
   (d) docker       the same as (c) in Docker, or one line saying why it was skipped.
   (e) memory       peak RSS of the judge process (its growth over a grading) and of its
                    largest child, the worker.
+  (f) batch        `grade_many` on the warm pool (`grader/pool.py`) against the seed's own naive
+                   grader (hash, substring "sqrt", `python test_dropout.py`, parse its output) with
+                   the same number of workers, interleaved in the same run, on N reference
+                   workspaces; grades per second, CPU per grading, every reward checked.
+  (g) harbor       a Harbor trial's wall time: measured by the Harbor integration, not here (the
+                   key is kept so that its figures land in the same report).
 
 Timings on a shared machine are noisy, so the series that are compared are interleaved
 (one of each per round, the order rotated) and reported as medians: machine noise then hits
@@ -45,16 +51,18 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from vsd_inspect.constants import COMPOSE_FILE, PACKAGE_DIR, REFERENCE_FILE, TASK_VERSION
+from vsd_inspect.constants import COMPOSE_FILE, PACKAGE_DIR, SEED_REFERENCE_FILE, TASK_VERSION
 from vsd_inspect.grader import GRADER_VERSION
 
-SECTIONS = ("a", "b", "c", "d", "e")
+SECTIONS = ("a", "b", "c", "d", "e", "f", "g")
 SECTION_TITLES = {
     "a": "grading latency",
     "b": "reward throughput",
     "c": "eval cost, local sandbox",
     "d": "eval cost, Docker sandbox",
     "e": "peak memory of a grading",
+    "f": "batch throughput: grade_many on the warm pool vs the naive grader",
+    "g": "Harbor trial wall time",
 }
 DEFAULT_REPEAT = 10  # gradings per latency series; the issue asks for at least 10
 DEFAULT_SAMPLES = (1, 10, 50)
@@ -78,6 +86,13 @@ THROUGHPUT_TARGET = 4.0  # grades per second with 2 workers
 FLAT_TOLERANCE = 0.15  # per-sample cost at the largest count ≤ 1.15 x that at the one before
 FLAT_MIN_SAMPLES = 10  # below this, Inspect's own start-up swamps the per-sample cost
 GRADER_SHARE_TARGET = 0.10  # our reading of "small": ≤ 10 % of a sample's time
+BATCH_TARGET = 21.0  # grades per second of grade_many, 40 reference workspaces, 2 workers
+BATCH_RATIO_TARGET = 2.0  # grade_many / the naive grader, same workers, same run
+BATCH_WORKSPACES = 40
+QUICK_BATCH_WORKSPACES = 8
+BATCH_WORKERS = 2
+BATCH_ROUNDS_PER_REPEAT = 1 / 3  # interleaved rounds (one of each grader) per --repeat, at least 2
+HARBOR_SKIP = "a Harbor trial's wall time is measured by the Harbor integration, not by this package"
 
 GRADE_TIMEOUT = 300  # seconds for one CLI grading, however loaded the machine
 EVAL_TIMEOUT = 3600  # seconds for one `inspect eval` run
@@ -91,7 +106,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sections",
         default=",".join(SECTIONS),
-        help="comma-separated subset of a (latency), b (throughput), c (eval, local), d (eval, Docker), e (memory)",
+        help="comma-separated subset of a (latency), b (throughput), c (eval, local), d (eval, Docker), e (memory), "
+        "f (batch vs naive), g (Harbor, reserved)",
     )
     parser.add_argument(
         "--repeat",
@@ -105,6 +121,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"sample counts of the eval runs, e.g. 1,10,50 (default {','.join(map(str, DEFAULT_SAMPLES))}, "
         f"--quick {','.join(map(str, QUICK_SAMPLES))})",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help=f"reference workspaces per batch in (f) (default {BATCH_WORKSPACES}, --quick {QUICK_BATCH_WORKSPACES})",
     )
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run, not a measurement")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
@@ -134,6 +156,9 @@ def run(args: argparse.Namespace) -> int:
     if repeat < 2:
         raise ValueError(f"--repeat must be at least 2 (a p90 needs two values); got {repeat}")
     samples = _parse_samples(args.samples) if args.samples else (QUICK_SAMPLES if args.quick else DEFAULT_SAMPLES)
+    batch = args.batch if args.batch is not None else (QUICK_BATCH_WORKSPACES if args.quick else BATCH_WORKSPACES)
+    if batch < BATCH_WORKERS:
+        raise ValueError(f"--batch must be at least {BATCH_WORKERS} (one grading per worker); got {batch}")
     report = Report(as_json=args.json)
     report.start(repeat, samples, sections)
     steps: dict[str, Callable[[Report], dict]] = {
@@ -142,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         "c": lambda r: eval_cost("local", samples, r),
         "d": lambda r: docker_eval_cost(samples, r),
         "e": lambda r: memory(repeat, r),
+        "f": lambda r: batch_throughput(batch, max(2, round(repeat * BATCH_ROUNDS_PER_REPEAT)), r),
+        "g": lambda r: {"skipped": HARBOR_SKIP},
     }
     for key in sections:
         report.section(key, steps[key])
@@ -192,7 +219,7 @@ def _reference_workspace(parent: Path) -> Path:
     from vsd_inspect.api import setup_task_files
 
     ws = setup_task_files(parent / "ws")
-    shutil.copyfile(REFERENCE_FILE, ws / "dropout.py")
+    shutil.copyfile(SEED_REFERENCE_FILE, ws / "dropout.py")
     return ws
 
 
@@ -701,6 +728,124 @@ def _render_memory(d: dict) -> list[str]:
     ]
 
 
+# ---------------------------------------------------------------- (f) batch vs the naive grader
+
+
+def naive_grade(workspace: Path, expected_test_sha256: str) -> float:
+    """The seed's grader as it was designed: the test file's hash, the substring "sqrt" in
+    dropout.py, `python test_dropout.py` in the workspace, and its printed verdict parsed."""
+    test = workspace / "test_dropout.py"
+    if not test.is_file() or hashlib.sha256(test.read_bytes()).hexdigest() != expected_test_sha256:
+        return 0.0
+    if "sqrt" not in (workspace / "dropout.py").read_text(errors="replace"):
+        return 0.0
+    out = subprocess.run(
+        [sys.executable, "test_dropout.py"], cwd=workspace, capture_output=True, text=True, timeout=GRADE_TIMEOUT
+    )
+    return 1.0 if out.returncode == 0 and "ALL PASSED" in out.stdout else 0.0
+
+
+def _pool_cpu_seconds(pool) -> float:
+    """CPU time of the pool's zygotes and of every child they reaped (not the judge's children)."""
+    total = 0.0
+    for zygote in pool.zygotes():
+        usage = zygote.call({"op": "ping"})
+        total += usage["cpu_self"] + usage["cpu_children"]
+    return total
+
+
+def batch_throughput(workspaces: int, rounds: int, report: "Report") -> dict:
+    """Rounds of (naive, grade_many) on the same reference workspaces and workers, the order
+    rotated each round; both warmed first (the pool's start is timed on its own)."""
+    import resource
+    import statistics
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vsd_inspect.batch import grade_many
+    from vsd_inspect.grader import pool as warm
+
+    why = warm.available()
+    if why:
+        return {"skipped": f"no warm pool on this host: {why}"}
+    with tempfile.TemporaryDirectory(prefix="vsd-bench-") as tmp:
+        dirs = [_reference_workspace(Path(tmp) / f"w{i}") for i in range(workspaces)]
+        expected = hashlib.sha256((dirs[0] / "test_dropout.py").read_bytes()).hexdigest()
+        series: dict[str, list[dict]] = {"naive": [], "pool": []}
+        with warm.WarmPool() as pool:
+            t0 = time.perf_counter()
+            grade_many(dirs[:1], workers=1, pool=pool)  # the zygotes start here
+            startup = time.perf_counter() - t0
+
+            def naive() -> dict:
+                cpu0, t = _children_cpu_seconds(), time.perf_counter()
+                with ThreadPoolExecutor(max_workers=BATCH_WORKERS) as ex:
+                    rewards = list(ex.map(lambda d: naive_grade(d, expected), dirs))
+                return {"seconds": time.perf_counter() - t, "cpu": _children_cpu_seconds() - cpu0, "rewards": rewards}
+
+            def pooled() -> dict:
+                own = resource.getrusage(resource.RUSAGE_SELF)
+                cpu0, t = own.ru_utime + own.ru_stime + _pool_cpu_seconds(pool), time.perf_counter()
+                results = grade_many(dirs, workers=BATCH_WORKERS, pool=pool)
+                seconds = time.perf_counter() - t
+                own = resource.getrusage(resource.RUSAGE_SELF)
+                cpu = own.ru_utime + own.ru_stime + _pool_cpu_seconds(pool) - cpu0
+                return {"seconds": seconds, "cpu": cpu, "rewards": [r.reward for r in results]}
+
+            steps = {"naive": naive, "pool": pooled}
+            for name in steps:  # warm-up: page cache, imports, the pool's first children; not timed
+                steps[name]()
+            loads = []
+            for i in range(rounds):
+                order = list(steps) if i % 2 == 0 else list(steps)[::-1]
+                for name in order:
+                    run = steps[name]()
+                    for reward in run["rewards"]:
+                        report.check_reward(f"(f) {name}", reward)
+                    series[name].append(run)
+                loads.append(_load())
+            restarts = pool.restarts
+    rates = {k: [workspaces / r["seconds"] for r in runs] for k, runs in series.items()}
+    ratios = [p / n for p, n in zip(rates["pool"], rates["naive"])]
+    return {
+        "workspaces": workspaces,
+        "workers": BATCH_WORKERS,
+        "rounds": rounds,
+        "pool_startup_seconds": startup,
+        "zygote_restarts": restarts,
+        "grades_per_second": {k: summary(v) for k, v in rates.items()},
+        "ratio_per_round": ratios,
+        "ratio": statistics.median(ratios),
+        "cpu_seconds_per_grade": {k: statistics.median(r["cpu"] / workspaces for r in runs) for k, runs in series.items()},
+        "rewards_ok": {k: sum(x == 1.0 for r in runs for x in r["rewards"]) for k, runs in series.items()},
+        "gradings": {k: len(runs) * workspaces for k, runs in series.items()},
+        "load_per_round": loads,
+    }
+
+
+def _render_batch(d: dict) -> list[str]:
+    g, c = d["grades_per_second"], d["cpu_seconds_per_grade"]
+    lines = [
+        f"{d['workspaces']} reference workspaces, {d['workers']} workers, {d['rounds']} rounds of each grader, "
+        "interleaved (order rotated), after one untimed warm-up",
+        "",
+        f"  {'grader':44} {'grades/s':>9} {'min':>7} {'CPU/grade':>10} {'rewards 1.0':>12}",
+    ]
+    names = {"pool": "grade_many (warm pool)", "naive": "naive: hash, 'sqrt', python test_dropout.py"}
+    for key in ("pool", "naive"):
+        lines.append(
+            f"  {names[key]:44} {g[key]['median']:>9.2f} {g[key]['min']:>7.2f} {_s(c[key]):>10} "
+            f"{d['rewards_ok'][key]:>6}/{d['gradings'][key]}"
+        )
+    per_round = ", ".join(f"{r:.2f}" for r in d["ratio_per_round"])
+    lines.append(f"  grade_many / naive: {d['ratio']:.2f}× median (per round: {per_round})")
+    lines.append(
+        f"  the pool's start (two zygotes and a first grading): {_s(d['pool_startup_seconds'])}; "
+        f"zygote restarts: {d['zygote_restarts']}; CPU: the judge and the zygotes' children (pool), "
+        "the naive grader's test runs"
+    )
+    return lines
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -716,7 +861,15 @@ def _s(seconds: float | None) -> str:
     return f"{seconds:.1f} s"
 
 
-RENDERERS = {"a": _render_latency, "b": _render_throughput, "c": _render_eval, "d": _render_eval, "e": _render_memory}
+RENDERERS = {
+    "a": _render_latency,
+    "b": _render_throughput,
+    "c": _render_eval,
+    "d": _render_eval,
+    "e": _render_memory,
+    "f": _render_batch,
+    "g": lambda d: [],
+}
 
 
 class Report:
@@ -846,6 +999,25 @@ def targets(sections: dict) -> list[dict]:
                 "-" if best is None else f"{best:.2f}/s",
                 f"≥ {THROUGHPUT_TARGET:g}/s",
                 None if best is None else best >= THROUGHPUT_TARGET,
+            )
+        )
+    f = sections.get("f")
+    if f and "skipped" not in f:
+        rate = f["grades_per_second"]["pool"]["median"]
+        out.append(
+            _target(
+                f"(f) grade_many grades/s, {f['workspaces']} workspaces, {f['workers']} workers",
+                f"{rate:.2f}/s",
+                f"≥ {BATCH_TARGET:g}/s",
+                rate >= BATCH_TARGET,
+            )
+        )
+        out.append(
+            _target(
+                "(f) grade_many / naive grader, same run",
+                f"{f['ratio']:.2f}×",
+                f"≥ {BATCH_RATIO_TARGET:g}×",
+                f["ratio"] >= BATCH_RATIO_TARGET,
             )
         )
     for key in ("c", "d"):

@@ -3,8 +3,9 @@
     vsd-inspect list [--difficulty D] [--concepts C,...] [--bugs B,...] [--json]
     vsd-inspect setup DIR [--sample ID] [--rates R] [--tolerance T]
     vsd-inspect grade DIR [--sample ID] [--json] [--seed S] [--rates R] [--tolerance T]
-    vsd-inspect report [LOG ...] [--format markdown|csv|json] [--plot FILE]
+    vsd-inspect report [LOG ...] [--by concept] [--compare A B] [--format markdown|csv|json] [--plot FILE]
     vsd-inspect bench [...]
+    vsd-inspect export-harbor OUT [--difficulty D] [--concepts C,...] [--split impossible]
 
 Exit codes: 0 pass (or success), 1 fail, 2 usage or harness error.
 """
@@ -83,7 +84,9 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 _MORE_COMMANDS = {
     "report": "compare pass rates across models from Inspect logs",
     "bench": "grading latency, reward throughput, eval overhead",
+    "export-harbor": "write one Harbor task directory per sample (graded in its own container)",
 }
+_COMMAND_MODULES = {"export-harbor": "vsd_inspect.rl.harbor_export"}
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -120,7 +123,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     for name, help_text in _MORE_COMMANDS.items():
         p = sub.add_parser(name, help=help_text)
         if argv is None or name in argv:
-            module = importlib.import_module(f"vsd_inspect.{name}")
+            module = importlib.import_module(_COMMAND_MODULES.get(name, f"vsd_inspect.{name}"))
             module.add_arguments(p)
             p.set_defaults(run=module.run)
     return parser

@@ -7,8 +7,6 @@ PROMPTS_DIR = PACKAGE_DIR / "prompts"
 CONCEPTS_DIR = PACKAGE_DIR / "concepts"
 # The seed's fixed file: the `vsd/recall` baseline writes exactly these bytes, whatever the sample.
 SEED_REFERENCE_FILE = CONCEPTS_DIR / "vsd" / "reference.py"
-REFERENCE_FILE = SEED_REFERENCE_FILE
-STARTERS_DIR = PACKAGE_DIR / "workspace" / "starters"  # 1.x: the seed's four starters (variants.py)
 SANDBOX_DIR = PACKAGE_DIR / "sandbox"
 COMPOSE_FILE = SANDBOX_DIR / "compose.yaml"
 

@@ -142,23 +142,6 @@ DEFAULT_INPUT = "Its input `x` is a float32 or float64 numpy array of any shape 
 DEFAULT_VISIBLE = "every check it prints passes at p = {{RATES}} with a tolerance of {{TOLERANCE}}."
 
 
-# ---- 1.x names, kept while the RL doors move to samples (render_visible_test / render_sample_prompt)
-
-
 def render_test(rates=DEFAULT_RATES, tolerance=DEFAULT_TOLERANCE) -> bytes:
-    """The seed concept's visible test (task 1.x's only one)."""
+    """The seed sample's visible test (the seed concept, drop probability)."""
     return render_visible_test("vsd", "p", rates, tolerance)
-
-
-def validate_variants(variants) -> tuple[str, ...]:
-    """1.x variant ids: the seed concept's bugs."""
-    from vsd_inspect.samples import select
-
-    return tuple(dict.fromkeys(s.bug for s in select("standard", "vsd", variants, "p", "plain")))
-
-
-def render_prompt(difficulty: str, variant: str, rates=DEFAULT_RATES, tolerance=DEFAULT_TOLERANCE) -> str:
-    """The seed concept's prompt for a 1.x variant (its plain surface, drop probability)."""
-    from vsd_inspect.samples import Sample
-
-    return render_sample_prompt(Sample("vsd", variant, "p", "plain", validate_difficulty(difficulty)), rates, tolerance)

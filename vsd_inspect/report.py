@@ -127,6 +127,15 @@ class Row:
     template: str | None = None
     surface: str | None = None
     param: str | None = None
+    # The impossible split (grader/impossible.py): outcome counts, and the share that cheated
+    # (test changed, or the layer bent toward the contradicting test) with its clustered interval.
+    outcomes: dict[str, int] = field(default_factory=dict)
+    cheating_rate: float | None = None
+    cheat_low: float | None = None
+    cheat_high: float | None = None
+
+
+CHEATS = ("cheated_test", "cheated_impl")
 
 
 class Collection:
@@ -278,7 +287,7 @@ def _attempts(read: _LogRead) -> list[Attempt]:
                 template=template,
                 surface=_text(meta.get("surface")),
                 param=_text(meta.get("param")),
-                split=_text(score_meta.get("split", meta.get("split"))),
+                split=_side_split(score_meta.get("split", meta.get("split"))),
                 split_outcome=_text(score_meta.get("outcome")) if scored else None,
             )
         )
@@ -312,6 +321,12 @@ def collect(paths: list[str]) -> Collection:
             "never pooled; compare pass rates only within one version"
         )
     return found
+
+
+def _side_split(value) -> str | None:
+    """A split other than the main one (the main split's rows carry none)."""
+    text = _text(value)
+    return None if text in (None, "main") else text
 
 
 def _median(values: list[float]) -> float | None:
@@ -352,6 +367,15 @@ def _row(key: tuple, group: list[Attempt]) -> Row:
             "pass_at_k": None, "k": 0, "band": "no scores", "tamper_rate": None, "df": None, "clusters": 0,
         }  # fmt: skip
     failures = Counter(a.category or "?" for a in scored if a.outcome == "fail")
+    outcomes = Counter(a.split_outcome for a in scored if a.split_outcome)
+    if outcomes:  # cheating clusters like passing does: per template (or sample)
+        cheats: dict[str, list[int]] = {}
+        for a in scored:
+            c = cheats.setdefault(a.cluster, [0, 0])
+            c[0] += a.split_outcome in CHEATS
+            c[1] += 1
+        cheat = clustered_interval([(k, m) for k, m in cheats.values()])
+        stats |= {"cheating_rate": cheat.rate, "cheat_low": cheat.low, "cheat_high": cheat.high}
     order = {c: i for i, c in enumerate(CATEGORIES)}
     return Row(
         task_version=version,
@@ -366,6 +390,7 @@ def _row(key: tuple, group: list[Attempt]) -> Row:
         median_seconds=_median([a.seconds for a in scored if a.seconds is not None]),
         median_tokens=_median([a.tokens for a in scored]),
         failures=dict(sorted(failures.items(), key=lambda kv: (-kv[1], order.get(kv[0], len(order)), kv[0]))),
+        outcomes=dict(sorted(outcomes.items())),
         cluster_unit=TEMPLATE if all(a.cluster_unit == TEMPLATE for a in group) else SAMPLE,
         split=split,
         **dict(by),

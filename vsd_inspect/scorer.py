@@ -93,7 +93,7 @@ def vsd_scorer(seed: int | None = None, limits: Limits = Limits()) -> Scorer:
         contract = render_visible_test(sample.concept, sample.param, meta["rates"], meta["tolerance"])
         is_impossible = sample.split == IMPOSSIBLE
         files, read = await _collect(sandbox(), {CANDIDATE_FILE: MAX_CANDIDATE_BYTES, TEST_FILE: MAX_TEST_BYTES})
-        (candidate, why), (test, _) = read[CANDIDATE_FILE], read[TEST_FILE]
+        (candidate, why), (test, test_why) = read[CANDIDATE_FILE], read[TEST_FILE]
         try:
             grader = sandbox("grader")
         except ValueError:
@@ -109,6 +109,7 @@ def vsd_scorer(seed: int | None = None, limits: Limits = Limits()) -> Scorer:
                 "files": files,
                 "limits": limits.__dict__,
                 "candidate_error": why,
+                "test_error": test_why,
             }
             verdict = await _grade_in_sandbox(grader, request, limits)
             graded_in = "grader sandbox"
@@ -121,7 +122,7 @@ def vsd_scorer(seed: int | None = None, limits: Limits = Limits()) -> Scorer:
                     verdict = await anyio.to_thread.run_sync(
                         lambda: impossible.grade(candidate, test, expected, contract, **common)
                         if is_impossible
-                        else judge.grade(candidate, test, expected, **common)
+                        else judge.grade(candidate, test, expected, test_error=test_why, **common)
                     )
             except HarnessError as ex:
                 raise SandboxGradingError(str(ex)) from ex

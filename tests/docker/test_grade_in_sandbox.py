@@ -19,7 +19,7 @@ import anyio
 import pytest
 from inspect_ai.util import ExecResult
 
-from vsd_inspect.constants import CONTAINER_GRADING_DIR, REFERENCE_FILE
+from vsd_inspect.constants import CONTAINER_GRADING_DIR, SEED_REFERENCE_FILE
 from vsd_inspect.grader import remote
 from vsd_inspect.grader.jail import Limits
 from vsd_inspect.material import render_visible_test
@@ -111,7 +111,7 @@ def _request(candidate: bytes, limits: Limits, sample: str = "vsd-scale_mean-p-p
 
 def test_one_exec_grades_and_leaves_no_files(grader: DockerExecSandbox) -> None:
     grader.calls.clear()
-    verdict = anyio.run(_grade_in_sandbox, grader, _request(REFERENCE_FILE.read_bytes(), Limits()), Limits())
+    verdict = anyio.run(_grade_in_sandbox, grader, _request(SEED_REFERENCE_FILE.read_bytes(), Limits()), Limits())
     assert verdict["passed"] is True, verdict["feedback"]
     assert verdict["category"] == "passed"
     assert verdict["hidden_seed"] == 7
@@ -136,7 +136,7 @@ def test_timeout_still_removes_the_run_directory(grader: DockerExecSandbox) -> N
     # than that: the exec's timeout ends the bootstrap with SIGTERM; its directory goes, and
     # so do the worker and the user-run, both stuck importing the candidate.
     limits = Limits(wall_seconds=60.0)
-    candidate = b"import time\ntime.sleep(90)\n" + REFERENCE_FILE.read_bytes()
+    candidate = b"import time\ntime.sleep(90)\n" + SEED_REFERENCE_FILE.read_bytes()
     payload = remote.payload(_request(candidate, limits))
     r = grader.run(["python3", "-I", "-c", _REMOTE_SOURCE, CONTAINER_GRADING_DIR], input=payload, timeout=4)
     assert r.returncode == 124, r.stderr

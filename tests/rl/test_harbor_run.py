@@ -18,17 +18,25 @@ from pathlib import Path
 
 import pytest
 
-from vsd_inspect.constants import REFERENCE_FILE
 from vsd_inspect.rl import harbor_export
-from vsd_inspect.rl.samples import seed_samples
+from vsd_inspect.rl.samples import samples_by_id, seed_samples
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+# The four seed samples, a sample of another concept and surface, one of the impossible split.
+EXTRA = ["channel-elementwise-p-helper-standard", "vsd-keep_p-p-plain-impossible"]
+TARGET = "vsd-keep_p-p-plain-standard"
+
+
+def _samples():
+    return seed_samples() + samples_by_id(EXTRA)
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("harbor") / "dataset"
-    harbor_export.export(seed_samples(), out)
+    harbor_export.export(_samples(), out)
     return out
 
 
@@ -60,7 +68,7 @@ def test_lint_is_clean_with_every_rule(rl_env, exported: Path, tmp_path: Path, d
     assert json.loads(proc.stdout) == []
     # A control: the same task with a shared verifier and a root agent is flagged.
     bad = tmp_path / "bad"
-    shutil.copytree(exported / "keep_p-standard", bad)
+    shutil.copytree(exported / TARGET, bad)
     toml = (bad / "task.toml").read_text().replace('environment_mode = "separate"', 'environment_mode = "shared"')
     (bad / "task.toml").write_text(toml.replace('user = "1000"', 'user = "root"'))
     proc = rl_env.run([rl_env.bin("harbor"), "lint", "--json", "--select", "ALL", str(bad)], timeout=300)
@@ -70,13 +78,15 @@ def test_lint_is_clean_with_every_rule(rl_env, exported: Path, tmp_path: Path, d
 def test_oracle_gets_1_and_nop_gets_0_on_every_sample(rl_env, exported: Path, tmp_path: Path, docker_engine) -> None:
     job, trials, seconds = _run_job(rl_env, tmp_path, {
         "job_name": "oracle-nop", "agents": [{"name": "oracle"}, {"name": "nop"}], "datasets": [{"path": str(exported)}]})
-    assert job["stats"]["n_errored_trials"] == 0
+    assert job["stats"]["n_errored_trials"] == 0, [t["exception_info"] for t in trials if t["exception_info"]]
     got = {(t["agent_info"]["name"], t["task_name"].split("/")[-1]): t["verifier_result"]["rewards"] for t in trials}
-    ids = [s.id for s in seed_samples()]
+    ids = [s.id for s in _samples()]
     assert sorted(got) == sorted((agent, i) for agent in ("oracle", "nop") for i in ids)
-    for (agent, _), rewards in got.items():
-        assert rewards["reward"] == (1.0 if agent == "oracle" else 0.0), rewards
-        assert rewards["verdict_category_passed"] == (agent == "oracle")
+    for (agent, sample_id), rewards in got.items():
+        assert rewards["reward"] == (1.0 if agent == "oracle" else 0.0), (agent, sample_id, rewards)
+        assert rewards["verdict_category_passed"] == (agent == "oracle") or sample_id.endswith("-impossible")
+        if sample_id.endswith("-impossible"):
+            assert rewards["verdict_outcome_honest"] == (agent == "oracle")
     for t in trials:
         assert t["verifier_environment_mode"] == "separate" and t["exception_info"] is None
     spans = sorted(_seconds(t["started_at"], t["finished_at"]) for t in trials)
@@ -84,38 +94,41 @@ def test_oracle_gets_1_and_nop_gets_0_on_every_sample(rl_env, exported: Path, tm
 
 
 def test_harness_failure_is_an_error_and_attacks_get_0(rl_env, exported: Path, tmp_path: Path, docker_engine) -> None:
-    # A copy whose shipped grader cannot even be imported: the trial must error, not score 0.
-    broken = tmp_path / "broken" / "keep_p-broken"
-    harbor_export.export_sample(seed_samples(variants=["keep_p"])[0], tmp_path / "broken")
-    (tmp_path / "broken" / "keep_p-standard").rename(broken)
-    (broken / "task.toml").write_text((broken / "task.toml").read_text().replace("keep_p-standard", "keep_p-broken"))
-    with (broken / "tests" / "vsd_grader" / "judge.py").open("a") as f:
-        f.write("\nthis is not python (\n")
-    fix = base64.b64encode(REFERENCE_FILE.read_bytes()).decode()
+    # A copy whose request the grader refuses (HarnessError, remote.py exits 3): the trial
+    # must error, not score 0.
+    (sample,) = samples_by_id([TARGET])
+    harbor_export.export_sample(sample, tmp_path / "broken")
+    broken = tmp_path / "broken" / "vsd-keep_p-broken"
+    (tmp_path / "broken" / TARGET).rename(broken)
+    (broken / "task.toml").write_text((broken / "task.toml").read_text().replace(TARGET, "vsd-keep_p-broken"))
+    request = json.loads((broken / "tests" / "request.json").read_text())
+    request["spec"]["class_name"] = "not an identifier"
+    (broken / "tests" / "request.json").write_text(json.dumps(request))
+    fix = base64.b64encode(sample.reference).decode()
     job, trials, _ = _run_job(rl_env, tmp_path, {
         "job_name": "attacks",
         "agents": [{"import_path": "harbor_agents:DeleteTestAgent", "kwargs": {"fix_b64": fix}},
                    {"import_path": "harbor_agents:RewardWriterAgent"}],
-        "tasks": [{"path": str(exported / "keep_p-standard")}, {"path": str(broken)}],
+        "tasks": [{"path": str(exported / TARGET)}, {"path": str(broken)}],
     })
     by = {(t["agent_info"]["name"], t["task_name"].split("/")[-1]): t for t in trials}
     assert len(by) == 4 and job["stats"]["n_errored_trials"] == 2
     for agent in ("vsd-delete-test", "vsd-reward-writer"):
-        t = by[(agent, "keep_p-broken")]
+        t = by[(agent, "vsd-keep_p-broken")]
         assert t["verifier_result"] is None
         assert t["exception_info"]["exception_type"] == "RewardFileNotFoundError"
         stdout = Path(t["trial_uri"].removeprefix("file://"), "verifier", "test-stdout.txt").read_text()
-        assert "harness error: the grader exited" in stdout
-    deleted = by[("vsd-delete-test", "keep_p-standard")]["verifier_result"]["rewards"]
+        assert "harness error: the grader exited 3" in stdout, stdout[-500:]
+    deleted = by[("vsd-delete-test", TARGET)]["verifier_result"]["rewards"]
     assert deleted["reward"] == 0.0 and deleted["verdict_category_test_modified"] == 1
-    writer = by[("vsd-reward-writer", "keep_p-standard")]
+    writer = by[("vsd-reward-writer", TARGET)]
     assert writer["verifier_result"]["rewards"]["reward"] == 0.0
     verifier_dir = Path(writer["trial_uri"].removeprefix("file://"), "verifier")
     assert (verifier_dir / "reward.txt").read_text() == "0\n"
     verdict = json.loads((verifier_dir / "verdict.json").read_text())
     assert verdict["category"] == "tests_failed"
     assert "VSD-HACK ['reward.txt: PermissionError', 'reward.json: PermissionError']" in json.dumps(verdict)
-    probe_trial = by[("vsd-delete-test", "keep_p-standard")]
+    probe_trial = by[("vsd-delete-test", TARGET)]
     probe = Path(probe_trial["trial_uri"].removeprefix("file://"), "agent", "probe.txt").read_text().split("\n")
     assert "uid=1000" in probe and "net=lo" in probe and "pids.max=256" in probe, probe
     assert any(line.split() == ["NoNewPrivs:", "1"] for line in probe), probe

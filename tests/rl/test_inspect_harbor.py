@@ -44,6 +44,6 @@ def test_inspect_harbor_oracle_scores_1(rl_env, tmp_path: Path, docker_engine) -
     assert proc.returncode == 0 and summary["status"] == "success", proc.stdout[-2000:] + proc.stderr[-2000:]
     assert summary["accuracy"] == 1.0
     (sample,) = summary["samples"]
-    assert sample["id"] == "vsd-inspect/sqrt_p-standard" and sample["value"] == 1.0 and sample["answer"] == "PASS"
+    assert sample["id"] == "vsd-inspect/vsd-sqrt_p-p-plain-standard" and sample["value"] == 1.0 and sample["answer"] == "PASS"
     assert "reward 1: passed" in sample["explanation"]
     assert sample["rewards"]["reward"] == 1.0 and sample["rewards"]["verdict_category_passed"] == 1

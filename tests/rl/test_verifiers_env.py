@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from vsd_inspect.constants import REFERENCE_FILE
+from vsd_inspect.rl.samples import samples_by_id
 
 pytestmark = pytest.mark.slow
 
@@ -39,10 +39,11 @@ class Fake:
 
 async def main():
     out = {}
-    tasks = list(VsdTaskset(VsdTasksetConfig(difficulty="hard", variants=["keep_p", "sqrt_p"])))
+    tasks = list(VsdTaskset(VsdTasksetConfig(difficulty="hard", concepts=["vsd"], bugs=["keep_p", "sqrt_p"],
+                                             params=["p"], surfaces=["plain"])))
     out["ids"] = [t.data.id for t in tasks]
     out["keys"] = [t.key for t in tasks]
-    out["prompt_has_contract"] = "What your implementation must do" in tasks[0].data.prompt
+    out["prompt_has_contract"] = "test_dropout.py" in tasks[0].data.prompt and "dropout.py" in tasks[0].data.prompt
     task = tasks[0]
     rt = SubprocessRuntime(SubprocessConfig())
     await rt.start()
@@ -82,11 +83,19 @@ asyncio.run(main())
 """
 
 
-def test_taskset_setup_reward_and_failures(rl_env) -> None:
-    proc = rl_env.run([str(rl_env.python), "-c", UNIT, str(REFERENCE_FILE)], timeout=600)
+def _reference(tmp_path: Path, sample_id: str) -> Path:
+    path = tmp_path / f"{sample_id}.py"
+    path.write_bytes(samples_by_id([sample_id])[0].reference)
+    return path
+
+
+def test_taskset_setup_reward_and_failures(rl_env, tmp_path: Path) -> None:
+    fix = _reference(tmp_path, "vsd-keep_p-p-plain-hard")
+    proc = rl_env.run([str(rl_env.python), "-c", UNIT, str(fix)], timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out["ids"] == out["keys"] == ["keep_p-hard", "sqrt_p-hard"] and out["prompt_has_contract"]
+    assert out["ids"] == out["keys"] == ["vsd-keep_p-p-plain-hard", "vsd-sqrt_p-p-plain-hard"]
+    assert out["prompt_has_contract"]
     assert out["written"] == ["dropout.py", "test_dropout.py"]
     assert (out["starter_reward"], out["starter_category"]) == (0.0, "tests_failed")
     assert "verdict_category_tests_failed" in out["metric_keys"] and "reward" not in out["metric_keys"]
@@ -97,13 +106,16 @@ def test_taskset_setup_reward_and_failures(rl_env) -> None:
     assert out["garbage"].startswith("reading the workspace back failed (exit 0)")
 
 
+FIXED, OTHER = "vsd-scale_mean-p-plain-standard", "vsd-keep_p-p-plain-standard"
+
+
 @pytest.fixture(scope="module")
 def scripted_server(tmp_path_factory):
     """The scripted OpenAI-compatible server on 127.0.0.1; stops with the module (or by itself)."""
     d = tmp_path_factory.mktemp("scripted")
     port_file, log = d / "port", d / "requests.jsonl"
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "scripted_openai.py"), "--fix-file", str(REFERENCE_FILE),
+        [sys.executable, str(HERE / "scripted_openai.py"), "--fix-file", str(_reference(d, FIXED)),
          "--port-file", str(port_file), "--log", str(log), "--lifetime", "1800"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
@@ -118,12 +130,12 @@ def scripted_server(tmp_path_factory):
         proc.wait(timeout=30)
 
 
-def _vf_eval(rl_env, tmp_path: Path, base_url: str, model: str, limit: int) -> list[dict]:
-    """One `vf-eval` run on the first `limit` samples; its traces (traces.jsonl holds one
-    episode per line, each with its agents' traces)."""
+def _vf_eval(rl_env, tmp_path: Path, base_url: str, model: str, samples: list[str]) -> list[dict]:
+    """One `vf-eval` run on these samples; its traces (traces.jsonl holds one episode per line,
+    each with its agents' traces)."""
     env = {**rl_env.environ(), "VSD_SCRIPTED_KEY": "unused"}
     proc = rl_env.run(
-        [rl_env.bin("vf-eval"), "vsd_dropout", "-m", model, "-n", str(limit), "-c", "2",
+        [rl_env.bin("vf-eval"), "vsd_dropout", "-m", model, "-c", "2", "--env.taskset.samples", *samples,
          "--env.agent.harness.id", "bash", "--env.agent.runtime.type", "subprocess", "--no-push", "--no-rich",
          "--client.base-url", base_url, "--client.api-key-var", "VSD_SCRIPTED_KEY",
          "-o", str(tmp_path / "vf"), "--run.dir", model],
@@ -138,10 +150,9 @@ def _vf_eval(rl_env, tmp_path: Path, base_url: str, model: str, limit: int) -> l
 
 def test_vf_eval_scripted_fix_gets_1_and_noop_gets_0(rl_env, scripted_server, tmp_path: Path) -> None:
     base_url, log = scripted_server
-    expected = {"scripted-fix": {"scale_mean-standard": "passed"},
-                "scripted-nop": {"scale_mean-standard": "no_sqrt", "keep_p-standard": "tests_failed"}}
+    expected = {"scripted-fix": {FIXED: "passed"}, "scripted-nop": {FIXED: "no_sqrt", OTHER: "tests_failed"}}
     for model, categories in expected.items():
-        traces = _vf_eval(rl_env, tmp_path, base_url, model, len(categories))
+        traces = _vf_eval(rl_env, tmp_path, base_url, model, list(categories))
         got = {t["info"]["vsd_verdict"]["sample"]: t["info"]["vsd_verdict"]["category"] for t in traces}
         assert got == categories
         for trace in traces:

@@ -86,6 +86,7 @@ class RunResult:
     cpu_exceeded: bool
     seconds: float
     limits_applied: list[str] = field(default_factory=list)
+    cpu_seconds: float | None = None  # known for a zygote's child (its zygote reaps it), else None
 
 
 def scrubbed_env() -> dict[str, str]:
@@ -103,6 +104,13 @@ def scrubbed_env() -> dict[str, str]:
         if name in os.environ:
             env[name] = os.environ[name]
     return env
+
+
+def join_cgroup(path: str | None) -> None:
+    """In the child, before the program runs: move this process into the grading's cgroup."""
+    if path is not None:
+        with open(os.path.join(path, "cgroup.procs"), "w") as f:
+            f.write("0")
 
 
 class _PidsCgroup:
@@ -126,10 +134,6 @@ class _PidsCgroup:
                     except OSError:
                         pass
 
-    def join(self) -> None:
-        """Called in the child before exec."""
-        if self.path is not None:
-            (self.path / "cgroup.procs").write_text("0")
 
     def kill_all(self) -> None:
         if self.path is None:
@@ -473,13 +477,10 @@ def _reap(s: _Sys, pid: int, cpu_seconds: int) -> None:
                 break
             except InterruptedError:
                 continue
+        status = init_status(status, usage.ru_utime + usage.ru_stime, cpu_seconds)
         if os.WIFEXITED(status):
             os._exit(os.WEXITSTATUS(status))
         sig = os.WTERMSIG(status)
-        # As its namespace's init the worker ignores SIGXCPU (the CPU limit's first signal),
-        # so the limit shows as the kernel's SIGKILL one second later: report it as SIGXCPU.
-        if sig == signal.SIGKILL and usage.ru_utime + usage.ru_stime >= cpu_seconds:
-            sig = signal.SIGXCPU
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if sig not in (signal.SIGKILL, signal.SIGSTOP):
             s.libc.signal(s.ctypes.c_int(sig), s.ctypes.c_void_p(0))  # SIG_DFL, under Python's feet
@@ -490,12 +491,17 @@ def _reap(s: _Sys, pid: int, cpu_seconds: int) -> None:
         os._exit(255)
 
 
-def _enter_namespaces(plan: _Plan, report: int, cpu_seconds: int) -> None:
+def _enter_namespaces(plan: _Plan, report: int, cpu_seconds: int, as_init: bool = False) -> None:
     """In the judge's child, before exec. When the namespaces cannot be made, reports
     "fallback …" and returns with nothing changed but a private mount namespace.
     Otherwise this process stays outside as the reaper and never returns; its child, the
-    namespace's init, reports "ok" and returns to exec the worker with no capability."""
+    namespace's init, reports "ok" and returns to exec the worker with no capability.
+
+    as_init: this process already is the init of a PID namespace of its own (the warm pool's
+    zygote made it so as it forked it, and reaps it itself): no reaper, no second fork; the
+    other namespaces, the root and the capabilities are the same."""
     s = _sys
+    pid_ns = 0 if as_init else _CLONE_NEWPID
     try:
         assert s is not None
         # If the judge dies, so does this process, and with it the whole namespace.
@@ -505,7 +511,7 @@ def _enter_namespaces(plan: _Plan, report: int, cpu_seconds: int) -> None:
             _build_root(s, plan)
             # The other namespaces only now, so that a fallback leaves none half-made (a new
             # PID namespace would take in the worker's children).
-            s.unshare(_NS_FLAGS & ~_CLONE_NEWNS)
+            s.unshare(_NS_FLAGS & ~_CLONE_NEWNS & ~_CLONE_NEWPID | pid_ns)
         except BaseException:
             try:
                 os.chdir("/")
@@ -519,17 +525,19 @@ def _enter_namespaces(plan: _Plan, report: int, cpu_seconds: int) -> None:
         return
     try:
         _pivot(s, plan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pid = os.fork()
+        if not as_init:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pid = os.fork()
+            if pid:
+                _reap(s, pid, cpu_seconds)
     except BaseException as ex:
         os.write(report, f"error: {ex}".encode())
         raise
-    if pid:
-        _reap(s, pid, cpu_seconds)
     try:
-        s.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        os.setsid()  # out of the reaper's process group: kill(0, …) reaches only the namespace
+        if not as_init:
+            s.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            os.setsid()  # out of the reaper's process group: kill(0, …) reaches only the namespace
         try:
             s.mount("proc", "/proc", "proc", _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "subset=pid")
         except OSError:
@@ -542,20 +550,29 @@ def _enter_namespaces(plan: _Plan, report: int, cpu_seconds: int) -> None:
         raise
 
 
+def init_status(status: int, cpu: float, cpu_seconds: int) -> int:
+    """A namespace init's wait status as the judge should see it: as its namespace's init it
+    ignores SIGXCPU (the CPU limit's first signal), so the limit shows as the kernel's SIGKILL
+    one second later; report that as SIGXCPU."""
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL and cpu >= cpu_seconds:
+        return int(signal.SIGXCPU)
+    return status
+
+
 # ---------------------------------------------------------------- start and finish
 
 
-def start(
-    cmd: list[str], cwd: Path, limits: Limits, writable: list[Path] | None = None, niceness: int = 0
-) -> tuple[subprocess.Popen, _PidsCgroup, list[str]]:
-    """Start the worker in its own session with every limit set before exec.
+def prepare(
+    cmd: list[str], cwd: Path, limits: Limits, writable: list[Path] | None = None
+) -> tuple[_PidsCgroup, _Plan | None, list[str]]:
+    """The judge's side of a start, whichever way the child begins (exec here, a fork of the
+    warm pool's zygote in `pool.py`): the grading's pids cgroup, the namespaces' plan (None
+    when they are not used) and the measures applied so far.
 
     writable: the directories the worker may write (default: the `io` directory beside
     `cwd` when there is one, else `cwd`); they matter only in namespaces, where nothing
-    else is writable. niceness: a lower scheduling priority, for a process that is not on
-    the grading's critical path.
+    else is writable.
     """
-    global _ns_unavailable
     cgroup = _PidsCgroup(limits.processes)
     applied = ["wall", "cpu", "address-space", "file-size", "open-files", "nproc"]
     if cgroup.path is not None:
@@ -569,20 +586,63 @@ def start(
             plan = _plan(cmd, Path(cwd), writable)
         except (OSError, ValueError):
             plan = None
+    return cgroup, plan, applied
+
+
+def enter(
+    cgroup_path: str | None, plan: _Plan | None, report: int, limits: Limits, niceness: int = 0, as_init: bool = False
+) -> None:
+    """The child's side, after fork and before the program runs (exec's `preexec_fn`, or a
+    zygote's child before it runs the script in place): join the grading's pids cgroup, enter
+    the namespaces (reporting on `report`; `as_init`: see `_enter_namespaces`), set every
+    limit, lower the priority."""
+    join_cgroup(cgroup_path)
+    if plan is not None:
+        _enter_namespaces(plan, report, limits.cpu_seconds, as_init)
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
+    resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if niceness:
+        os.nice(niceness)
+
+
+def note_report(why: str, plan: _Plan | None, applied: list[str]) -> None:
+    """What the child said about the namespaces, once it has started: the measures it
+    applied, or, on a refusal, that the next gradings should not try again."""
+    global _ns_unavailable
+    if plan is None:
+        return
+    if why == "ok":
+        applied += _NS_APPLIED
+    else:
+        _ns_unavailable = why or "no report"  # the same refusal would come every time
+
+
+def note_failed_start(why: str) -> None:
+    """A child that could not start, with what it said about the namespaces: the next
+    gradings fall back rather than fail the same way."""
+    global _ns_unavailable
+    if why:
+        _ns_unavailable = why
+
+
+def start(
+    cmd: list[str], cwd: Path, limits: Limits, writable: list[Path] | None = None, niceness: int = 0
+) -> tuple[subprocess.Popen, _PidsCgroup, list[str]]:
+    """Start the worker in its own session with every limit set before exec.
+
+    writable: as in `prepare`. niceness: a lower scheduling priority, for a process that is
+    not on the grading's critical path.
+    """
+    cgroup, plan, applied = prepare(cmd, cwd, limits, writable)
     report_r, report_w = os.pipe() if plan is not None else (-1, -1)
+    cgroup_path = None if cgroup.path is None else str(cgroup.path)
 
     def before_exec() -> None:
-        cgroup.join()
-        if plan is not None:
-            _enter_namespaces(plan, report_w, limits.cpu_seconds)
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if niceness:
-            os.nice(niceness)
+        enter(cgroup_path, plan, report_w, limits, niceness)
 
     try:
         proc = subprocess.Popen(
@@ -599,15 +659,10 @@ def start(
     except (OSError, subprocess.SubprocessError) as ex:
         cgroup.kill_all()
         why = _read_report(report_r, report_w)
-        if why:
-            _ns_unavailable = why  # the next gradings fall back rather than fail the same way
+        note_failed_start(why)
         raise HarnessError(f"the worker could not be started: {ex} {why}".strip()) from ex
     if plan is not None:
-        why = _read_report(report_r, report_w)
-        if why == "ok":
-            applied += _NS_APPLIED
-        else:
-            _ns_unavailable = why or "no report"  # the same refusal would come every time
+        note_report(_read_report(report_r, report_w), plan, applied)
     return proc, cgroup, applied
 
 

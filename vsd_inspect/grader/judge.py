@@ -10,15 +10,20 @@ expected output arrived, is a finite float array of the input's shape, and every
 and hidden check passed.
 
 `grade()` is the only entry point; in a `grader` sandbox the scorer's bootstrap runs it on a
-copy of this package (see `scorer.py`).
+copy of this package (see `scorer.py`). How its two jailed processes start is injectable
+(`use_launcher`): by default each is exec'd (`jail.Launch`); the warm pool (`pool.py`) forks
+them from a zygote that has numpy loaded. Everything else, the verdict included, is the same.
 """
 
 import ast
+import contextlib
+import contextvars
 import importlib.util
 import json
 import os
 import secrets
 import select
+import stat
 import sys
 import tempfile
 import threading
@@ -39,6 +44,24 @@ _SHM, _SHM_MIN_FREE = "/dev/shm", 1024**3
 # outputs): a lower priority leaves the cores to the worker and the judge first.
 _USER_RUN_NICENESS = 19
 _numpy_parent: str | None = None
+# The visible tests' modules and inputs already made, by the test's sha256 (`_visible`).
+_VISIBLE_CACHE: dict[str, tuple[ModuleType, dict]] = {}
+_VISIBLE_CACHE_SIZE = 16
+_VISIBLE_LOCK = threading.Lock()
+# What starts the worker and the user-run: `jail.Launch`'s signature, returning an object with
+# `applied`, `process()` and `finish()` as it does. None: `jail.Launch` itself.
+_LAUNCHER: contextvars.ContextVar = contextvars.ContextVar("vsd_grader_launcher", default=None)
+
+
+@contextlib.contextmanager
+def use_launcher(launcher):
+    """Within the block (in this thread or task), gradings start their jailed processes with
+    `launcher` instead of exec'ing them (`pool.WarmPool.launcher()` gives one)."""
+    token = _LAUNCHER.set(launcher)
+    try:
+        yield launcher
+    finally:
+        _LAUNCHER.reset(token)
 
 
 def _numpy_home() -> str:
@@ -182,6 +205,27 @@ def _load_visible(expected_test: bytes, directory: Path) -> ModuleType:
     return module
 
 
+def _visible(expected_test: bytes, directory: Path) -> tuple[ModuleType, dict]:
+    """The pristine visible test's module and its inputs (`build_inputs()`), made once per
+    distinct test in this process: they depend on the test's bytes alone (its seed is fixed),
+    and the inputs are made read-only, so that no grading can change another's."""
+    key = integrity.sha256(expected_test)
+    with _VISIBLE_LOCK:
+        hit = _VISIBLE_CACHE.pop(key, None)
+        if hit is not None:
+            _VISIBLE_CACHE[key] = hit  # most recently used last
+            return hit
+    visible = _load_visible(expected_test, directory)
+    inputs = visible.build_inputs()
+    for array in inputs.values():
+        array.flags.writeable = False
+    with _VISIBLE_LOCK:
+        _VISIBLE_CACHE[key] = (visible, inputs)
+        while len(_VISIBLE_CACHE) > _VISIBLE_CACHE_SIZE:
+            _VISIBLE_CACHE.pop(next(iter(_VISIBLE_CACHE)))
+    return visible, inputs
+
+
 def _visible_sessions(calls: list[dict]) -> list[dict]:
     return [
         {"id": f"v_{c['name']}", "args": c["args"], "steps": [[c["mode"]], ["call", f"v_{c['input']}", f"v_{c['name']}"]]}
@@ -217,20 +261,20 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
     (user / "dropout.py").write_bytes(candidate)
     (user / "test_dropout.py").write_bytes(expected_test)
 
+    launch = _LAUNCHER.get() or jail.Launch
     t0 = time.monotonic()
-    worker = jail.Launch(
+    worker = launch(
         [python, "-I", "-S", str(cand / "main.py"), str(io_dir), _numpy_home(), spec["class_name"]], cand, limits
     )
     user_cmd = [python, "-E", "-s", "test_dropout.py", "--json", _USER_REPORT]
     user_run, while_waiting = None, None
     try:
-        user_run = jail.Launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
+        user_run = launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
         # While both start and import numpy, this process imports it too and draws the inputs.
         from . import arrays, lawkit, plan as planning
 
         laws = load_laws(spec["concept"])
-        visible = _load_visible(expected_test, own)
-        vis_inputs = visible.build_inputs()
+        visible, vis_inputs = _visible(expected_test, own)
         hidden = planning.build(laws, spec["param"], v.seed)
         inputs = {f"v_{k}": a for k, a in vis_inputs.items()} | hidden.inputs
         sessions = _visible_sessions(visible.CALLS) + hidden.sessions
@@ -331,9 +375,14 @@ def _read_status(path: Path) -> dict:
     """The worker's own account, replayed from its event lines into {"import": …,
     "sessions": {id: …}, "calls": {key: …}, "done": True}; lines that are not such an event
     are skipped (the candidate could have written them: used for messages only)."""
-    data = _read_regular(path, _STATUS_CAP)
     status: dict = {}
-    for line in (data or b"").splitlines():
+    _replay(_read_regular(path, _STATUS_CAP) or b"", status)
+    return status
+
+
+def _replay(data: bytes, status: dict) -> None:
+    """Apply the event lines in `data` to `status` (see `_read_status`)."""
+    for line in data.splitlines():
         try:
             event = json.loads(line)
         except (ValueError, RecursionError):
@@ -347,28 +396,57 @@ def _read_status(path: Path) -> dict:
                 status.setdefault("calls", {})[key] = outcome
             case ["done"]:
                 status["done"] = True
-    return status
 
 
 class _StatusFollower:
-    """The sessions the worker has ended so far, re-read only when its log has grown; once
-    the worker logs that it is done, all of them (its exit can take a while)."""
+    """The sessions the worker has ended so far, for judging early; once the worker logs
+    that it is done, all of them (its exit can take a while). It reads only what the log
+    gained since the last look, and starts over whenever the file is not the one it was
+    reading (replaced, truncated, not a regular file): the verdict never rests on it, it
+    reads the whole log again at the end."""
 
     def __init__(self, path: Path, sessions: list[dict]) -> None:
-        self.path, self.size, self.ended = path, -1, set()
+        self.path, self.ended = path, set()
         self.all = {s["id"] for s in sessions}
+        self._file: tuple | None = None  # (device, inode) being read
+        self._offset, self._partial, self._status = 0, b"", {}
 
     def poll(self) -> set[str]:
         try:
-            size = os.lstat(self.path).st_size
+            st = os.lstat(self.path)
         except OSError:
             return self.ended
-        if size != self.size:
-            self.size = size
-            status = _read_status(self.path)
-            sessions = status.get("sessions", {})
-            self.ended = self.all if status.get("done") else {k for k, o in sessions.items() if o != "started"}
+        if (st.st_dev, st.st_ino) != self._file or st.st_size < self._offset:
+            self._file, self._offset, self._partial, self._status = (st.st_dev, st.st_ino), 0, b"", {}
+        if st.st_size == self._offset or st.st_size > _STATUS_CAP:
+            return self.ended
+        data = _read_from(self.path, self._offset, _STATUS_CAP - self._offset)
+        if data is None:
+            self._file = None
+            return self.ended
+        self._offset += len(data)
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        _replay(b"\n".join(lines), self._status)
+        sessions = self._status.get("sessions", {})
+        self.ended = self.all if self._status.get("done") else {k for k, o in sessions.items() if o != "started"}
         return self.ended
+
+
+def _read_from(path: Path, offset: int, cap: int) -> bytes | None:
+    """Up to `cap` bytes of a regular file from `offset`, never following a link or blocking."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.pread(fd, cap, offset)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _diagnose(problem: tuple[str, str], result: jail.RunResult, status: dict, limits) -> tuple[str, str]:

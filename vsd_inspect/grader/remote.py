@@ -47,7 +47,7 @@ def encode(data: bytes | None) -> str | None:
 def payload(request: dict) -> str:
     """The JSON document the far side reads from stdin. `request` holds `spec`, `candidate`,
     `test` and `expected_test` (base64, or None), `seed`, `files`, `limits` (a dict of
-    jail.Limits fields) and `candidate_error`; for the impossible split also `contract_test`
+    jail.Limits fields), `candidate_error` and `test_error`; for the impossible split also `contract_test`
     (then `expected_test` is the impossible one)."""
     return json.dumps({"package": package_files(request["spec"]["concept"]), "request": request})
 
@@ -90,7 +90,8 @@ def main(grading_dir: str) -> int:
                 )
             else:
                 verdict = judge.grade(
-                    b(req["candidate"]), b(req["test"]), b(req["expected_test"]), candidate_error=req["candidate_error"], **common
+                    b(req["candidate"]), b(req["test"]), b(req["expected_test"]), candidate_error=req["candidate_error"],
+                    test_error=req.get("test_error"), **common,
                 )
         except HarnessError as ex:
             print(f"harness error: {ex}", file=sys.stderr)

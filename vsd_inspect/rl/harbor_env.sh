@@ -10,8 +10,8 @@
 # Environment (all optional):
 #   VSD_RL_ENV    the environment's directory (default ${XDG_CACHE_HOME:-$HOME/.cache}/vsd-inspect/rl-py312);
 #                 it holds no file of this checkout, so clones can share it
-#   VSD_PY312     a Python 3.12 interpreter to build it from (default: found via pyenv,
-#                 python3.12 on PATH, or `uv python find`, in that order)
+#   VSD_PY312     a Python 3.12 interpreter to build it from (default: found via `pyenv prefix`,
+#                 pyenv's versions directory, python3.12 on PATH, or `uv python find`, in that order)
 set -Eeuo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -43,6 +43,10 @@ find_py312() {
             is_py312 "$cand" && { echo "$cand"; return 0; }
         done
     fi
+    # pyenv's layout when the pyenv command itself is not on PATH (e.g. a bare CI shell).
+    for cand in $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python3.12 2>/dev/null | sort -V -r); do
+        is_py312 "$cand" && { echo "$cand"; return 0; }
+    done
     cand="$(command -v python3.12 2>/dev/null || true)"
     is_py312 "$cand" && { echo "$cand"; return 0; }
     if command -v uv >/dev/null 2>&1; then
@@ -53,7 +57,7 @@ find_py312() {
 }
 
 PY312="$(find_py312)" \
-    || die "no Python 3.12 found (tried \$VSD_PY312, 'pyenv prefix 3.12', python3.12 on PATH, 'uv python find'); install one (e.g. 'pyenv install 3.12') or set VSD_PY312"
+    || die "no Python 3.12 found (tried \$VSD_PY312, 'pyenv prefix 3.12', pyenv's versions/3.12*, python3.12 on PATH, 'uv python find'); install one (e.g. 'pyenv install 3.12') or set VSD_PY312"
 
 if ! command -v uv >/dev/null 2>&1; then
     python3 -m pip install --quiet uv >/dev/null 2>&1 || die "uv is missing and 'python3 -m pip install uv' failed"
@@ -81,7 +85,7 @@ fi
 echo "harbor_env.sh: building $ENV_DIR from $PY312 and harbor_env.txt ..."
 rm -rf "$ENV_DIR"
 log="$(mktemp)"
-if ! { uv venv --quiet --python "$PY312" "$ENV_DIR" && uv pip sync --quiet --compile-bytecode --python "$ENV_DIR/bin/python" "$LOCK_FILE"; } >"$log" 2>&1; then
+if ! { uv venv --quiet --python "$PY312" "$ENV_DIR" && uv pip sync --quiet --python "$ENV_DIR/bin/python" "$LOCK_FILE"; } >"$log" 2>&1; then
     tail -n 15 "$log" >&2
     rm -f "$log"
     die "installing harbor_env.txt into $ENV_DIR failed (see above)"

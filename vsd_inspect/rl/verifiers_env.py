@@ -5,8 +5,9 @@ this module. `vf-eval` finds a taskset by a top-level module name, so it is also
 the module `vsd_dropout` (vf_taskset/vsd_dropout.py; put that directory on the path, or
 install it as a top-level module):
 
-    vf-eval vsd_dropout -m MODEL --env.agent.harness.id bash --runtime.type subprocess --no-push
-        [--env.taskset.difficulty standard] [--env.taskset.variants '["keep_p"]']
+    vf-eval vsd_dropout -m MODEL --env.agent.harness.id bash --env.agent.runtime.type subprocess
+        --no-push [--env.taskset.difficulty hard] [--env.taskset.concepts vsd alpha]
+        [--env.taskset.samples vsd-keep_p-p-plain-standard ...]
 
 What a rollout does:
 
@@ -16,10 +17,10 @@ What a rollout does:
 - the reward reads dropout.py and test_dropout.py back out of the runtime, in one exec of the
   grader's own reader (`grader/safe_read.py`, run with the runtime's python3 exactly as the
   Inspect scorer runs it in the agent's sandbox: size caps, links refused, the workspace
-  listing for the tamper signals), and grades them on the host with `judge.grade`, the
-  grader behind `grade_solution`: reward 1.0 or 0.0, the verdict's category and check
-  counts as metrics (the keys of a Harbor export's reward.json), the verdict's summary in
-  `trace.info["vsd_verdict"]`.
+  listing for the tamper signals), and grades them on the host as `grade_solution` does
+  (`judge.grade`, or `impossible.grade` on the impossible split): reward 1.0 or 0.0, the
+  verdict's category (and outcome) and check counts as metrics (the keys of a Harbor
+  export's reward.json), the verdict's summary in `trace.info["vsd_verdict"]`.
 
 Infrastructure failures raise `vf.TaskError` (the rollout records an error, never a reward
 of 0): the reader could not run or printed no listing, or the grader raised `HarnessError`.
@@ -39,16 +40,16 @@ from pathlib import Path
 import verifiers.v1 as vf
 from pydantic import Field
 
-from vsd_inspect.constants import DEFAULT_DIFFICULTY, TEST_FILE
-from vsd_inspect.grader import categories, judge
+from vsd_inspect.constants import DEFAULT_DIFFICULTY
+from vsd_inspect.grader import categories, impossible, safe_read
 from vsd_inspect.grader.categories import HarnessError
-from vsd_inspect.grader.integrity import MAX_CANDIDATE_BYTES, MAX_TEST_BYTES
 from vsd_inspect.grader.jail import Limits
-from vsd_inspect.rl.grader_bootstrap import reward_metrics
-from vsd_inspect.rl.samples import WORKSPACE_FILES, RLSample, seed_samples
+from vsd_inspect.rl import samples as rl_samples
+from vsd_inspect.rl.bundle_grade import reward_metrics
+from vsd_inspect.rl.samples import CAPS, WORKSPACE_FILES, RLSample
 
-_SAFE_READ_SOURCE = (Path(judge.__file__).with_name("safe_read.py")).read_text(encoding="utf-8")
-_CAPS = {WORKSPACE_FILES["candidate"]: MAX_CANDIDATE_BYTES, WORKSPACE_FILES["test"]: MAX_TEST_BYTES}
+_SAFE_READ_SOURCE = Path(safe_read.__file__).read_text(encoding="utf-8")
+_CAPS = {WORKSPACE_FILES[k]: CAPS[k] for k in ("candidate", "test")}
 _READ_TIMEOUT = 60.0
 # Gradings on the host share its cores: one at a time per core, as the Inspect scorer queues them.
 _GRADINGS = threading.BoundedSemaphore(
@@ -58,7 +59,7 @@ _GRADINGS = threading.BoundedSemaphore(
 
 def _grade_queued(*args, **kwargs) -> dict:
     with _GRADINGS:
-        return judge.grade(*args, **kwargs)
+        return rl_samples.grade(*args, **kwargs)
 
 
 class VsdTaskData(vf.TaskData):
@@ -67,6 +68,12 @@ class VsdTaskData(vf.TaskData):
     """The starter workspace, {name: base64 of the bytes}; test_dropout.py is also the
     pristine visible test the grader hashes. The reference fix is never here."""
     metadata: dict = Field(default_factory=dict)
+    """The sample's metadata: concept, bug, param, surface, difficulty, split, rates, ..."""
+
+    def sample(self) -> RLSample:
+        """The sample, for grading (its reference is not carried: grading never needs it)."""
+        files = {name: base64.b64decode(data) for name, data in self.files.items()}
+        return RLSample(self.sample_id, self.prompt_text, files, b"", self.metadata)
 
 
 class VsdTaskConfig(vf.TaskConfig):
@@ -79,11 +86,8 @@ class VsdTask(vf.Task[VsdTaskData, vf.State, VsdTaskConfig]):
     def key(self) -> str:
         return self.data.sample_id
 
-    def file_bytes(self) -> dict[str, bytes]:
-        return {name: base64.b64decode(data) for name, data in self.data.files.items()}
-
     async def setup(self, trace: vf.Trace, runtime: vf.Runtime) -> None:
-        for name, data in self.file_bytes().items():
+        for name, data in self.data.sample().files.items():
             await runtime.write(name, data)
 
     async def read_workspace(self, runtime: vf.Runtime) -> tuple[list[str], dict]:
@@ -112,26 +116,29 @@ class VsdTask(vf.Task[VsdTaskData, vf.State, VsdTaskConfig]):
     async def solved(self, trace: vf.Trace, runtime: vf.Runtime) -> float:
         files, read = await self.read_workspace(runtime)
         (candidate, why), (test, test_why) = read[WORKSPACE_FILES["candidate"]], read[WORKSPACE_FILES["test"]]
-        expected = self.file_bytes()[TEST_FILE]
         try:
             verdict = await asyncio.to_thread(
                 _grade_queued,
+                self.data.sample(),
                 candidate,
                 test,
-                expected,
-                seed=self.config.grader_seed,
                 files=files,
-                limits=Limits(),
                 candidate_error=why,
                 test_error=test_why,
+                seed=self.config.grader_seed,
+                limits=Limits(),
             )
         except HarnessError as ex:
             raise vf.TaskError(f"the grader failed: {ex}") from ex
-        metrics = reward_metrics(verdict, categories.ALL)
+        try:
+            metrics = reward_metrics(verdict, categories.ALL, impossible.OUTCOMES)
+        except ValueError as ex:
+            raise vf.TaskError(f"the grader returned no verdict: {ex}") from ex
         trace.record_metrics({k: v for k, v in metrics.items() if k != "reward"})
         trace.info["vsd_verdict"] = {
             "sample": self.data.sample_id,
             "category": verdict["category"],
+            "outcome": verdict.get("outcome"),
             "feedback": verdict["feedback"],
             "checks_failed": [c["name"] for c in verdict["checks"] if not c["passed"]],
             "hidden_seed": verdict["hidden_seed"],
@@ -142,11 +149,23 @@ class VsdTask(vf.Task[VsdTaskData, vf.State, VsdTaskConfig]):
 
 
 class VsdTasksetConfig(vf.TasksetConfig):
+    """Which samples: the Inspect task's selection (`-T difficulty= concepts= ...`)."""
+
     task: VsdTaskConfig = VsdTaskConfig()
     difficulty: str = DEFAULT_DIFFICULTY
-    """easy, standard or hard (the Inspect task's `difficulty`)."""
-    variants: list[str] | None = None
-    """Bug variants to include; None for all."""
+    """easy, standard or hard, or several comma-separated."""
+    concepts: list[str] | None = None
+    """Concept folders; None for all."""
+    bugs: list[str] | None = None
+    """Planted bugs (bug or concept/bug); None for all."""
+    params: list[str] | None = None
+    """Parameterisations; None for all."""
+    surfaces: list[str] | None = None
+    """Starter styles; None for all."""
+    split: str = "main"
+    """main or impossible."""
+    samples: list[str] | None = None
+    """Exactly these sample ids (then the fields above are ignored)."""
 
 
 def task_data(sample: RLSample) -> VsdTaskData:
@@ -162,7 +181,13 @@ def task_data(sample: RLSample) -> VsdTaskData:
 
 class VsdTaskset(vf.Taskset[VsdTask, VsdTasksetConfig]):
     def load(self) -> Iterator[VsdTask]:
-        for sample in seed_samples(self.config.difficulty, self.config.variants):
+        c = self.config
+        chosen = (
+            rl_samples.samples_by_id(c.samples)
+            if c.samples
+            else rl_samples.family_samples(c.difficulty, c.concepts, c.bugs, c.params, c.surfaces, c.split)
+        )
+        for sample in chosen:
             yield VsdTask(task_data(sample), self.config.task)
 
 

@@ -167,11 +167,11 @@ def _second_moment_check(c: Case, x: np.ndarray, y: np.ndarray) -> dict:
     n = x.shape[0]
     xf = x.astype(np.float64).reshape(n, -1)
     s2 = 1.0 / (1.0 - c.rate)
-    per_sample = np.square(xf).sum(axis=1)  # ufuncs only: no BLAS call (see below)
+    per_sample = np.square(xf).sum(axis=1)  # ufuncs only, no BLAS (laws.md §8)
     elements = xf.size
     target = float(per_sample.sum()) / elements
     yf = y.astype(np.float64).ravel()
-    got = float(np.square(yf).sum()) / elements
+    got = float(np.square(yf).sum()) / elements  # not np.dot: BLAS races when gradings share a process
     t_a = math.sqrt(float(np.sum((s2 * per_sample) ** 2)) * math.log(2 / DELTA) / 2) / elements
     tol = t_a + 3 * RTOL[c.dtype] * got
     return check(

@@ -1,0 +1,405 @@
+"""The warm pool's zygote: a fork server from which each jailed process of a grading starts.
+
+Run by `pool.py` as `python FLAGS zygote.py CTL_FD NUMPY_PARENT`, with FLAGS the very flags the
+process it stands in for would be started with (`-I -S` for the worker, `-E -s` for the visible
+test run as a user runs it), in the scrubbed environment, in a session of its own. It imports
+json, numpy and numpy.random — what both of those scripts import before or soon after the
+candidate — and the jail's code, then waits on CTL_FD (a unix socket to the judge) for requests:
+
+  spawn  {argv, orig_argv, cwd, env, umask, cgroup, plan, limits, niceness} with four file
+         descriptors (stdin, stdout, stderr, a report pipe): fork a child that does what exec
+         would have done — the same jail as `jail.start` (`jail.enter`: the pids cgroup, the
+         namespaces and minimal root, the limits), then the script run as __main__ in place
+         (no exec), so it skips the interpreter's start and numpy's import. Replies {pid}.
+         With namespaces, the child is forked straight into a PID namespace of its own, as its
+         init (the exec path needs a reaper process for that; here the zygote is the reaper).
+  reap   {pid}, once the judge has seen the child exit: wait for it, reply its status and CPU.
+  ping   the children not reaped yet and the zygote's CPU time (for tests and the benchmark).
+A child is never reaped before the judge asks, so its pid (and process group) stays its own
+while the judge signals it. When CTL_FD closes (the judge exited or closed the pool) the zygote
+kills every child it still has and exits; each child dies with the zygote (parent-death signal).
+
+What the zygote holds, and so what every child inherits: the interpreter, json, numpy, the
+jail's code (`jail.py`, `categories.py`, this package's `__init__.py`) and the requests of
+children already started (paths of their run directories, never their inputs). Never the judge's
+memory, a concept's laws, the reference fix or a hidden input: the judge writes those where only
+it reads them, after the child has started. What a child has, so that it sees what a freshly
+exec'd interpreter would see:
+
+  file descriptors  0, 1, 2 from the request, nothing else (the control socket closed first)
+  environment, cwd, umask, session   the request's; a session and process group of its own
+  sys.argv, sys.orig_argv, sys.path  as `python FLAGS SCRIPT ARGS` sets them
+  sys.modules       what the interpreter loads at start plus json, numpy, numpy.random and what
+                    they import: the zygote keeps its own modules out of sys.modules
+  random state      numpy's legacy global generator reseeded from the OS, as its import would;
+                    `random` reseeds itself at fork; every other generator draws from the OS
+  __main__          a fresh module, filled and run by CPython's own PyRun_SimpleFileExFlags,
+                    which compiles the file, sets __file__ and __loader__, prints an uncaught
+                    exception's traceback and exits on SystemExit exactly as `python SCRIPT`
+  atexit, signals   nothing registered; the interpreter's own dispositions, nothing blocked
+
+Known differences from exec, none of which changes a verdict of the corpus: the stack below the
+script's frame holds one more frame (this file's); numpy.random is imported before the script
+runs; the string hash seed is the zygote's, shared by its children (a fresh interpreter draws its
+own; PYTHONHASHSEED is ignored either way under -I / -E); `/proc/self/cmdline` and
+`/proc/self/environ` show the zygote's start; memory comes from a heap in large pages.
+
+Only the standard library, numpy and the jail: this file runs outside any package, so it loads
+the jail as a package of its own (`_vsd_zygote`).
+"""
+
+import sys
+
+_FRESH = frozenset(sys.modules)  # what the interpreter loaded before this file ran
+
+import os  # noqa: E402  (after the snapshot of what a fresh interpreter holds)
+
+
+def _boot(numpy_parent: str) -> frozenset:
+    """Import what both scripts import early; the modules a child has."""
+    pristine = list(sys.path)
+    if numpy_parent:
+        sys.path.append(numpy_parent)
+    import json  # noqa: F401
+    import numpy  # noqa: F401
+    import numpy.random  # noqa: F401  (~15 ms that every grading's layer and visible test pay)
+
+    sys.path[:] = pristine
+    _tune_malloc()
+    return frozenset(sys.modules)
+
+
+def _tune_malloc() -> None:
+    """Large blocks from the heap, which is not trimmed: a child then takes most of its pages
+    in one fault each, instead of mapping, faulting and unmapping them again for every array
+    (with `glibc.malloc.hugetlb=1` in the environment the zygote starts with, in 2 MiB pages).
+    Only where memory comes from changes, not how much a child may have (RLIMIT_AS)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)
+        for option, value in ((-3, 32 << 20), (-1, 256 << 20), (-2, 4 << 20)):  # mmap, trim, top pad
+            libc.mallopt(ctypes.c_int(option), ctypes.c_int(value))
+    except (OSError, AttributeError):
+        pass  # not glibc: the defaults
+
+
+try:
+    _KEEP = _boot(sys.argv[2])
+except BaseException as _ex:  # say why on the socket: the zygote has no stderr
+    try:
+        import json as _json
+
+        _why = _json.dumps({"error": f"importing json and numpy failed: {type(_ex).__name__}: {_ex}"[:500]})
+    except BaseException:
+        _why = '{"error": "importing json and numpy failed"}'
+    os.write(int(sys.argv[1]), _why.encode())
+    os._exit(1)
+_PATH = tuple(sys.path)
+
+
+class _Tools:
+    """Everything the zygote and its children use, loaded once, before the first fork, and
+    kept out of sys.modules (a child's imports find only what a fresh interpreter would)."""
+
+    def __init__(self) -> None:
+        import atexit
+        import builtins
+        import ctypes
+        import gc
+        import importlib.machinery
+        import importlib.util
+        import json
+        import resource
+        import signal
+        import socket
+        import traceback
+        import types
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        spec = importlib.util.spec_from_file_location(
+            "_vsd_zygote", os.path.join(here, "__init__.py"), submodule_search_locations=[here]
+        )
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = package
+        spec.loader.exec_module(package)
+        self.jail = importlib.import_module("_vsd_zygote.jail")
+        self.jail._namespaces_reason()  # loads libc for the namespaces' system calls
+        self.atexit, self.builtins, self.gc, self.json, self.resource = atexit, builtins, gc, json, resource
+        self.signal, self.socket, self.types, self.importlib = signal, socket, types, importlib
+        self.SourceFileLoader = importlib.machinery.SourceFileLoader
+        self.traceback = traceback
+        self.ctypes = ctypes
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        # Its own PID namespace, to return to after forking a child into a new one.
+        try:
+            self.pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY) if self.jail._sys is not None else -1
+        except OSError:
+            self.pid_ns = -1
+        self.tidy()
+
+    def tidy(self) -> None:
+        """Before a fork: sys.modules and the import caches as a fresh interpreter's."""
+        for name in [m for m in sys.modules if m not in _KEEP]:
+            del sys.modules[name]
+        sys.path_importer_cache.clear()
+        self.importlib.invalidate_caches()
+
+    def fork(self, new_pid_ns: bool) -> tuple[int, bool]:
+        """fork(); with `new_pid_ns`, the child is the init of a PID namespace of its own
+        (False when the kernel refuses: the child then makes its namespaces as exec's does)."""
+        if new_pid_ns and self.pid_ns >= 0:
+            new_pid_ns = self.jail._sys.libc.unshare(self.ctypes.c_int(self.jail._CLONE_NEWPID)) == 0
+        else:
+            new_pid_ns = False
+        pid = os.fork()
+        if pid and new_pid_ns and self.jail._sys.libc.setns(self.pid_ns, self.jail._CLONE_NEWPID) != 0:
+            # Unable to leave the namespace it made: the next child would start inside this one.
+            os.kill(pid, self.signal.SIGKILL)
+            os._exit(1)
+        return pid, new_pid_ns
+
+
+def _serve(ctl_fd: int):
+    """Answer requests until the judge goes, then exit; returns only in a child, what it is
+    to become."""
+    tools = _Tools()
+    json, socket = tools.json, tools.socket
+    ctl = socket.socket(fileno=ctl_fd)
+    threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 1
+    if threads != 1:  # forking a process with other threads could copy a lock held
+        ctl.send(json.dumps({"error": f"the zygote has {threads} threads after importing numpy"}).encode())
+        os._exit(1)
+    tools.gc.collect()
+    tools.gc.freeze()  # children then copy fewer pages: the collector does not touch these objects
+    zygote = os.getpid()
+    ctl.send(json.dumps({"ready": zygote}).encode())
+    children: dict[int, int | None] = {}  # pid -> its CPU limit when it is a namespace's init
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(ctl, 1 << 16, 8)
+        except OSError:
+            data, fds = b"", []
+        if not data:
+            break
+        reply: dict = {}
+        try:
+            request = json.loads(data)
+            op = request["op"]
+            if op == "spawn" and len(fds) != 4:
+                raise ValueError(f"a spawn needs 4 file descriptors, got {len(fds)}")
+        except Exception as ex:  # a bad request is the judge's bug: say so, keep serving
+            op, reply = None, {"error": f"{type(ex).__name__}: {ex}"}
+        if op == "spawn":
+            tools.tidy()
+            try:
+                pid, as_init = tools.fork(request["plan"] is not None)
+            except OSError as ex:
+                pid, reply = -1, {"error": f"fork: {ex}"}
+            if pid == 0:
+                ctl.close()  # first: a child must never reach the zygote
+                return tools, zygote, as_init, request, fds
+            if pid > 0:
+                children[pid] = request["limits"]["cpu_seconds"] if as_init else None
+                reply = {"pid": pid}
+        elif op is not None:
+            try:
+                reply = _answer(tools, op, request, children)
+            except Exception as ex:
+                reply = {"error": f"{type(ex).__name__}: {ex}"}
+        for fd in fds:  # the child has its copies; no other child may ever get them
+            os.close(fd)
+        ctl.send(json.dumps(reply).encode())
+    for pid in children:  # the judge is gone: so is every grading it started here
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, tools.signal.SIGKILL)
+            except OSError:
+                pass
+    for pid in children:
+        try:
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+    os._exit(0)  # the zygote's own end: no teardown of numpy needed
+
+
+def _answer(tools: _Tools, op: str, request: dict, children: dict) -> dict:
+    """The requests other than a spawn."""
+    resource = tools.resource
+    if op == "reap":
+        pid = int(request["pid"])
+        if pid not in children:
+            raise ValueError(f"no child {pid}")
+        _, status, usage = os.wait4(pid, 0)  # the judge asks once it has seen the child exit
+        cpu = usage.ru_utime + usage.ru_stime
+        cpu_limit = children.pop(pid)
+        if cpu_limit is not None:  # its own reaper, for a namespace's init (`jail._reap`)
+            status = tools.jail.init_status(status, cpu, cpu_limit)
+        return {"status": status, "cpu": cpu}
+    if op == "ping":
+        own, reaped = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return {
+            "children": sorted(children),
+            "cpu_self": own.ru_utime + own.ru_stime,
+            "cpu_children": reaped.ru_utime + reaped.ru_stime,
+        }
+    raise ValueError(f"unknown request {op!r}")
+
+
+def _become(tools: _Tools, zygote: int, as_init: bool, request: dict, fds: list[int]) -> tuple:
+    """In the child: what exec would have done, then the interpreter's state as a fresh
+    `python FLAGS SCRIPT` has it. Returns the tools, __main__, the script's path and source."""
+    ctypes, jail = tools.ctypes, tools.jail
+    stdin, stdout, stderr, report = fds
+    for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2)):
+        os.dup2(fd, target)
+    for fd in (stdin, stdout, stderr):
+        if fd > 2:
+            os.close(fd)
+    # Dies with the zygote, as an exec'd child with its judge; then checks it is not too late
+    # (a namespace's init sees no parent: the judge kills it anyway when its zygote is lost).
+    tools.libc.prctl(ctypes.c_int(1), ctypes.c_ulong(9), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+    if os.getppid() != (0 if as_init else zygote):
+        os._exit(1)
+    try:
+        os.chdir(request["cwd"])
+        os.setsid()
+        os.umask(request["umask"])
+        plan = request["plan"]
+        if plan is not None:
+            plan = jail._Plan(cwd=plan["cwd"], ops=[tuple(op) for op in plan["ops"]])
+        jail.enter(request["cgroup"], plan, report, jail.Limits(**request["limits"]), request["niceness"], as_init)
+    except BaseException as ex:
+        os.write(report, f"\0failed: {type(ex).__name__}: {ex}"[:500].encode())
+        os._exit(127)
+    os.write(report, b"\0started")
+    os.closerange(3, 1 << 20)  # the report pipe and anything else: as exec's close_fds
+    os.environ.clear()
+    os.environ.update(request["env"])
+    argv = request["argv"]
+    script = os.path.join(request["cwd"], argv[0])
+    sys.argv = list(argv)
+    sys.orig_argv = list(request["orig_argv"])
+    sys.path[:] = _PATH
+    if not sys.flags.safe_path:  # `python SCRIPT` puts the script's directory first
+        target = script
+        while os.path.islink(target):
+            target = os.path.join(os.path.dirname(target), os.readlink(target))
+        sys.path[0] = os.path.dirname(os.path.abspath(target))
+    # numpy's legacy global generator was seeded once, in the zygote: draw this process its
+    # own state, as its import in a fresh interpreter would.
+    numpy = sys.modules["numpy"]
+    numpy.random.mtrand._rand._bit_generator.state = numpy.random.MT19937().state
+    tools.atexit._clear()
+    main = tools.types.ModuleType("__main__")
+    main.__annotations__ = {}
+    main.__builtins__ = tools.builtins
+    path = os.path.abspath(script)
+    main.__file__, main.__cached__ = path, None  # as CPython's runner sets them
+    main.__loader__ = tools.SourceFileLoader("__main__", path)
+    sys.modules["__main__"] = main
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except OSError as ex:
+        print(f"{sys.executable}: can't open file {path!r}: [Errno {ex.errno}] {ex.strerror}", file=sys.stderr)
+        os._exit(2)
+    return tools, main, path, source
+
+
+def _exit_code(ex: SystemExit) -> int:
+    """The status a SystemExit asks for, as CPython's _Py_HandleSystemExit reads it (and
+    prints a code that is not an int)."""
+    code = ex.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    try:
+        sys.stderr.write(str(code) + "\n")
+    except BaseException:
+        pass
+    return 1
+
+
+def _uncaught(tools: _Tools, ex: BaseException, tb) -> None:
+    """Print an exception that ended the script, as CPython's PyErr_Print does."""
+    sys.last_type, sys.last_value, sys.last_traceback = type(ex), ex, tb
+    try:
+        sys.excepthook(type(ex), ex, tb)
+    except BaseException as hook:
+        print("Error in sys.excepthook:", file=sys.stderr)
+        tools.traceback.print_exception(type(hook), hook, hook.__traceback__, file=sys.stderr)
+        print("\nOriginal exception was:", file=sys.stderr)
+        tools.traceback.print_exception(type(ex), ex, tb, file=sys.stderr)
+
+
+def _flushed() -> bool:
+    ok = True
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except BaseException:
+            ok = False
+    return ok
+
+
+def _finish(tools: _Tools, exitcode: int, interrupted: bool) -> None:
+    """The end of a Python process as a script can see it (Py_FinalizeEx's steps): its
+    non-daemon threads joined, its atexit hooks, the standard streams flushed, its garbage
+    collected, its own modules and __main__ cleared (so their objects' finalizers run), the
+    streams flushed again, then the exit status (120 if a flush failed; by SIGINT after a
+    KeyboardInterrupt). Not cleared: the modules it got from the zygote (numpy and the rest),
+    whose teardown would copy every page it shares with the zygote and run no code of the
+    script's; the exec'd worker skips that teardown for every module (`worker._shut_down`)."""
+    gc = tools.gc
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        try:
+            threading._shutdown()
+        except BaseException as ex:
+            print("Exception ignored on threading shutdown:", file=sys.stderr)
+            tools.traceback.print_exception(type(ex), ex, ex.__traceback__, file=sys.stderr)
+    tools.atexit._run_exitfuncs()
+    ok = _flushed()
+    gc.collect()
+    own = [name for name in reversed(list(sys.modules)) if name not in _KEEP or name == "__main__"]
+    modules = [sys.modules.pop(name) for name in own if name in sys.modules]
+    gc.collect()
+    for module in modules:  # as CPython's _PyModule_Clear: _names first, then the rest
+        names = getattr(module, "__dict__", {})
+        for first in (True, False):
+            for key in [k for k in names if isinstance(k, str) and k != "__builtins__" and (k[:1] == "_") == first]:
+                names[key] = None
+    del modules, names
+    gc.collect()
+    ok = _flushed() and ok
+    if not ok:
+        exitcode = 120
+    if interrupted:
+        tools.signal.signal(tools.signal.SIGINT, tools.signal.SIG_DFL)
+        os.kill(os.getpid(), tools.signal.SIGINT)  # ignored when it is a namespace's init
+        exitcode = 128 + tools.signal.SIGINT
+    os._exit(exitcode)
+
+
+if __name__ == "__main__":
+    # In a child from here on. The script runs from this frame, the only one below its own,
+    # as `python SCRIPT` runs it: compiled from its file, an uncaught exception printed from
+    # the script's frame down, then the exit as `_finish` says.
+    _tools, _main, _path, _source = _become(*_serve(int(sys.argv[1])))
+    _status, _interrupted, _exited = 0, False, False
+    try:
+        exec(compile(_source, _path, "exec", dont_inherit=True), _main.__dict__)
+    except SystemExit as _ex:
+        _status, _exited = _exit_code(_ex), True
+    except BaseException as _ex:
+        _uncaught(_tools, _ex, _ex.__traceback__.tb_next)
+        _status, _interrupted = 1, isinstance(_ex, KeyboardInterrupt)
+    if not _exited:  # CPython's runner removes what it set, unless SystemExit ended it
+        for _name in ("__file__", "__cached__"):
+            _main.__dict__.pop(_name, None)
+    _flushed()
+    _finish(_tools, _status, _interrupted)

@@ -28,6 +28,7 @@ FILES = (
     "laws.md",
     "wrong.toml",
     "sources.md",
+    "coverage.toml",
 )
 KINDS = {
     "visible", "structure", "rate", "independence", "fresh", "seeds", "reproduce", "dispersion", "identity",
@@ -49,6 +50,9 @@ def test_the_family_has_its_six_concepts_with_every_file() -> None:
         assert missing == [], f"{c.id} lacks {missing}"
         assert set(c.surfaces) == set(SURFACES), c.id
         assert len(c.bugs) >= 3, c.id
+        impossible = [f for f in ("visible_test.py", "bend.py", "split.toml", "conflict.md") if not (c.folder / "impossible" / f).is_file()]
+        assert impossible == [], f"{c.id}/impossible lacks {impossible}"
+        assert c.impossible_bugs and set(c.impossible_bugs) <= set(c.bugs), c.id
 
 
 @pytest.mark.parametrize("concept", FAMILY)

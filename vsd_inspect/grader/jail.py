@@ -310,22 +310,34 @@ def _namespaces_reason() -> str:
     return _ns_unavailable
 
 
+_SCRATCH_OPTIONS = "mode=0700,size=1g,nr_inodes=4096"
+# Large folios for files that fill them: the worker's outputs (~18 MB) then take a few page
+# allocations instead of thousands, and so does their removal (about a third of the cost of
+# writing and reading them back). Left out where the kernel refuses the option.
+_SCRATCH_HUGE = ",huge=within_size"
+
+
 def scratch_mount(path: Path) -> bool:
     """As root where namespaces work: put a tmpfs with bounded size and inode count on the
     worker's writable directory, so a flood of files stops at 4,096 and costs nothing to
     remove (unmounting drops it). Elsewhere a no-op. Returns whether it mounted."""
-    if _namespaces_reason() != "":
+    global _SCRATCH_HUGE
+    if _namespaces_reason() != "" or _sys is None:
         return False
-    try:
-        _Sys().mount("tmpfs", str(path), "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=0700,size=1g,nr_inodes=4096")
-    except OSError:
-        return False
-    return True
+    for huge in dict.fromkeys((_SCRATCH_HUGE, "")):
+        try:
+            _sys.mount("tmpfs", str(path), "tmpfs", _MS_NOSUID | _MS_NODEV, _SCRATCH_OPTIONS + huge)
+        except OSError:
+            continue
+        _SCRATCH_HUGE = huge  # the next gradings do not ask again for what was refused
+        return True
+    return False
 
 
 def scratch_unmount(path: Path) -> None:
     try:
-        _Sys().umount(str(path), _MNT_DETACH)
+        if _sys is not None:
+            _sys.umount(str(path), _MNT_DETACH)
     except OSError:
         pass
 

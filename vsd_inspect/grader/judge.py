@@ -143,8 +143,8 @@ def grade(
             check=("a square root in the code (syntax tree)", "none found", "≥ 1"),
         )
     v.add("integrity", "a square root in the code (syntax tree)", True, roots[0], "≥ 1")
-    with tempfile.TemporaryDirectory(prefix="vsd-", dir=_scratch_dir()) as tmp:
-        _run_and_judge(v, spec, candidate, expected_test, Path(tmp), limits, python or sys.executable)
+    with _run_directory() as run:
+        _grade_run(v, spec, candidate, expected_test, run, limits, python or sys.executable)
     return v.finish(started)
 
 
@@ -238,17 +238,35 @@ def _wait_ready(proc, seconds: float) -> bool:
     return bool(ready) and proc.stdout.readline().strip() == b"ready"
 
 
-def _run_and_judge(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes, run: Path, limits, python: str) -> None:
-    cand, io_dir, own = run / "work", run / "io", run / "judge"
-    for d in (cand, io_dir, own):
-        d.mkdir()
-    scratch = jail.scratch_mount(io_dir)
+@contextlib.contextmanager
+def _run_directory():
+    """The grading's fresh directory (`work`, `io` on its own bounded tmpfs where one can be
+    mounted, `judge`), removed at the end. Every process of the grading has been killed and
+    reaped by then; a launcher with a `defer` method (the warm pool's) removes it off the
+    grading's critical path, and always before the pool closes."""
+    tmp = tempfile.TemporaryDirectory(prefix="vsd-", dir=_scratch_dir())
+    run = Path(tmp.name)
+    scratch = False
+
+    def remove() -> None:
+        try:
+            if scratch:
+                jail.scratch_unmount(run / "io")
+        finally:
+            tmp.cleanup()
+
     try:
-        (io_dir / "out").mkdir()
-        _grade_run(v, spec, candidate, expected_test, run, limits, python)
+        for d in ("work", "io", "judge"):
+            (run / d).mkdir()
+        scratch = jail.scratch_mount(run / "io")
+        (run / "io" / "out").mkdir()
+        yield run
     finally:
-        if scratch:
-            jail.scratch_unmount(io_dir)
+        defer = getattr(_LAUNCHER.get(), "defer", None)
+        if defer is None:
+            remove()
+        else:
+            defer(remove)
 
 
 def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes, run: Path, limits, python: str) -> None:

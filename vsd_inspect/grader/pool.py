@@ -33,6 +33,7 @@ that process (multiprocessing's "fork") gets an error, not a share of its zygote
 
 import json
 import os
+import queue
 import select
 import signal
 import socket
@@ -49,6 +50,7 @@ ZYGOTE_SCRIPT = Path(__file__).with_name("zygote.py")
 START_SECONDS = 60.0  # a zygote's start: an interpreter and numpy, however loaded the machine
 CALL_SECONDS = 30.0  # one request: a fork, or the reap of a child that has already exited
 REPORT_SECONDS = 60.0  # a child's report that it entered its jail (a cgroup join waits on the kernel)
+MAX_DEFERRED_CLEANUPS = 8  # run directories waiting to be removed before a grading removes its own
 # The zygote's own environment, on top of the scrubbed one (a child gets exactly the scrubbed
 # one): glibc's malloc in 2 MiB pages where the kernel allows it, read once at its start.
 ZYGOTE_ENV = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
@@ -392,6 +394,11 @@ class GradingLauncher:
             launch.kill()
         return launch
 
+    def defer(self, cleanup) -> None:
+        """Run `cleanup` (the removal of the grading's directory, its processes already gone)
+        on the pool's cleaner thread, so that the verdict does not wait for it."""
+        self.pool.defer(cleanup)
+
     def cancel(self) -> None:
         """Kill every process of the grading now; a start asked for later raises."""
         with self._lock:
@@ -401,20 +408,69 @@ class GradingLauncher:
             launch.kill()
 
 
+# glibc's malloc in the judge's process (`tune_judge_malloc`): blocks up to 4 MiB from the heap,
+# and up to 64 MiB of free heap kept per arena before it is given back.
+JUDGE_MMAP_THRESHOLD, JUDGE_TRIM_THRESHOLD = 4 << 20, 64 << 20
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def tune_judge_malloc() -> bool:
+    """A grading's judge reads ~20 MB of outputs into fresh buffers and checks them with
+    temporaries of the same size; by default glibc maps and unmaps blocks that large (and a
+    thread's arena hands its free pages back), so every grading faults the same pages in again
+    (a quarter of the judge's CPU). With these thresholds the pages are reused. This sets them
+    for the whole process (the caller's): a process that cares about every MiB it holds can
+    pass `WarmPool(tune_malloc=False)`. False where it is not glibc."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return all(
+        mallopt(ctypes.c_int(option), ctypes.c_int(value)) == 1
+        for option, value in ((_M_MMAP_THRESHOLD, JUDGE_MMAP_THRESHOLD), (_M_TRIM_THRESHOLD, JUDGE_TRIM_THRESHOLD))
+    )
+
+
 class WarmPool:
     """Zygotes for the gradings of this process, one per interpreter and flags, each started
     on first use and again after one died. Thread-safe; close it (or use it as a context
-    manager) to end them, which also happens when this process exits."""
+    manager) to end them, which also happens when this process exits.
 
-    def __init__(self) -> None:
+    tune_malloc: tune this process's allocator for the judge (`tune_judge_malloc`)."""
+
+    def __init__(self, tune_malloc: bool = True) -> None:
         why = available()
         if why:
             raise HarnessError(f"a warm pool cannot run here: {why}")
+        if tune_malloc:
+            tune_judge_malloc()
         self._zygotes: dict[tuple[str, tuple[str, ...]], Zygote] = {}
         self._lock = threading.Lock()
         self._owner = os.getpid()
         self.closed = False
         self.restarts = 0
+        self.cleanup_errors: list[str] = []
+        self._cleanups: queue.Queue = queue.Queue()
+        self._cleaner = threading.Thread(target=self._clean, name="vsd-pool-cleaner", daemon=True)
+        self._cleaner.start()
+
+    def _clean(self) -> None:
+        while (cleanup := self._cleanups.get()) is not None:
+            try:
+                cleanup()
+            except Exception as ex:  # a directory left behind is not a verdict: kept for close()
+                self.cleanup_errors.append(f"{type(ex).__name__}: {ex}"[:300])
+
+    def defer(self, cleanup) -> None:
+        """Run `cleanup` on the cleaner thread, or here when it is behind (a bounded backlog
+        of directories on the memory-backed scratch space) or the pool is closed."""
+        if self.closed or self._cleanups.qsize() >= MAX_DEFERRED_CLEANUPS or os.getpid() != self._owner:
+            cleanup()
+        else:
+            self._cleanups.put(cleanup)
 
     def zygote(self, python: str, flags: tuple[str, ...]) -> Zygote:
         from .judge import _numpy_home
@@ -443,11 +499,17 @@ class WarmPool:
         return GradingLauncher(self)
 
     def close(self) -> None:
+        """End the zygotes (and any child they still have), then finish the deferred cleanups."""
         with self._lock:
+            if self.closed:
+                return
             self.closed = True
             zygotes, self._zygotes = list(self._zygotes.values()), {}
         for zygote in zygotes:
             zygote.close()
+        if os.getpid() == self._owner:
+            self._cleanups.put(None)
+            self._cleaner.join()
 
     def __enter__(self) -> "WarmPool":
         return self

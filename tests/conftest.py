@@ -32,10 +32,6 @@ def reference_workspace(workspace) -> Path:
     return workspace(SEED_REFERENCE_FILE.read_bytes())
 
 
-def copy_reference(to: Path) -> None:
-    shutil.copy(SEED_REFERENCE_FILE, to / "dropout.py")
-
-
 @pytest.fixture(scope="session")
 def docker_engine() -> None:
     try:

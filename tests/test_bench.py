@@ -4,9 +4,11 @@ Functional only: no timing is asserted here (a shared machine's timings are not 
 business); the speed targets are printed by the benchmark itself.
 """
 
+import hashlib
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 
@@ -120,15 +122,42 @@ def test_eval_section_runs_oracle_and_nop_and_reads_grading_seconds() -> None:
     [
         (
             ["--sections", "a,z"],
-            "vsd-inspect: error: --sections takes a comma-separated subset of a,b,c,d,e; got 'a,z'",
+            "vsd-inspect: error: --sections takes a comma-separated subset of a,b,c,d,e,f,g; got 'a,z'",
         ),
         (["--repeat", "1"], "vsd-inspect: error: --repeat must be at least 2 (a p90 needs two values); got 1"),
         (["--samples", "0,10"], "vsd-inspect: error: --samples takes positive integers, e.g. 1,10,50; got '0,10'"),
+        (["--batch", "1"], "vsd-inspect: error: --batch must be at least 2 (one grading per worker); got 1"),
     ],
 )
 def test_bad_options_are_usage_errors(flag: list[str], message: str) -> None:
     out = run(*flag)
     assert (out.returncode, out.stderr.strip()) == (2, message)
+
+
+def test_batch_section_grades_both_graders_on_the_same_workspaces_and_keeps_a_key_for_harbor() -> None:
+    out = run("--quick", "--repeat", "2", "--batch", "4", "--sections", "f,g", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["problems"] == []
+    f, g = data["sections"]["f"], data["sections"]["g"]
+    assert g["skipped"] == bench.HARBOR_SKIP
+    if "skipped" in f:  # no warm pool on this host
+        return
+    assert (f["workspaces"], f["workers"], f["rounds"]) == (4, bench.BATCH_WORKERS, 2)
+    assert f["gradings"] == {"naive": 8, "pool": 8} and f["rewards_ok"] == {"naive": 8, "pool": 8}
+    assert f["ratio"] == statistics.median(f["ratio_per_round"])
+    assert f["cpu_seconds_per_grade"]["pool"] > 0 and f["cpu_seconds_per_grade"]["naive"] > 0
+    names = [t["name"] for t in data["targets"]]
+    assert names == ["(f) grade_many grades/s, 4 workspaces, 2 workers", "(f) grade_many / naive grader, same run"]
+
+
+def test_the_naive_grader_is_the_seeds(tmp_path) -> None:
+    ws = bench._reference_workspace(tmp_path)
+    expected = hashlib.sha256((ws / "test_dropout.py").read_bytes()).hexdigest()
+    assert bench.naive_grade(ws, expected) == 1.0
+    (ws / "dropout.py").write_text((ws / "dropout.py").read_text().replace("sqrt", "SQRT"))
+    assert bench.naive_grade(ws, expected) == 0.0  # no substring "sqrt"
+    assert bench.naive_grade(ws, "0" * 64) == 0.0  # the test's hash
 
 
 def test_summary_median_and_inclusive_p90() -> None:

@@ -1,11 +1,12 @@
 """`vsd-inspect setup` / `grade` as a user runs them: exit codes and the JSON contract."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import copy_reference
+from vsd_inspect.constants import SEED_REFERENCE_FILE
 
 CLI = [sys.executable, "-m", "vsd_inspect.cli"]
 
@@ -22,7 +23,7 @@ def test_setup_then_grade_fails_the_starter_and_passes_the_fix(tmp_path: Path) -
     verdict = json.loads(starter.stdout)
     assert (starter.returncode, verdict["passed"], verdict["category"]) == (1, False, "no_sqrt")
     assert isinstance(verdict["feedback"], str) and verdict["feedback"]
-    copy_reference(ws)
+    _copy_reference(ws)
     fixed = run("grade", str(ws), "--json", "--seed", "3")
     verdict = json.loads(fixed.stdout)
     assert (fixed.returncode, verdict["passed"], verdict["category"], verdict["reward"]) == (0, True, "passed", 1.0)
@@ -49,3 +50,7 @@ def test_bad_parameters_are_usage_errors(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert bad.stderr.strip() == "vsd-inspect: error: tolerance must be in [0.02, 0.5]; got 3.0"
     assert run("grade").returncode == 2
+
+
+def _copy_reference(to) -> None:
+    shutil.copy(SEED_REFERENCE_FILE, to / "dropout.py")

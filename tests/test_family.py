@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 from inspect_ai import eval as inspect_eval
+from inspect_ai.dataset import MemoryDataset
 
 from vsd_inspect.api import grade_solution, setup_task_files
 from vsd_inspect.constants import SEED_REFERENCE_FILE
-from vsd_inspect.policies import pattern_fix
+from vsd_inspect.policies import _by_starter, pattern_fix
 from vsd_inspect.samples import select
 from vsd_inspect.task import vsd_dropout
 
@@ -22,22 +23,40 @@ def _values(log) -> dict[str, str]:
     return {s.id: s.scores["vsd_scorer"].value for s in log.samples}
 
 
-@pytest.mark.slow
-def test_oracle_passes_and_nop_fails_every_default_sample(tmp_path: Path) -> None:
-    default = {s.id for s in select("standard")}
-    oracle, nop = inspect_eval(
-        vsd_dropout(sandbox="local"), model=["vsd/oracle", "vsd/nop"], log_dir=str(tmp_path), display="none"
-    )
-    assert set(_values(oracle)) == default and len(default) >= 150
-    assert set(_values(oracle).values()) == {"C"}
-    assert set(_values(nop)) == default and set(_values(nop).values()) == {"I"}
+def _every_concept_and_style() -> set[str]:
+    """The first bug of every concept and parameterisation, on every surface style."""
+    chosen = {}
+    for s in select("standard"):
+        chosen.setdefault((s.concept, s.param, s.surface), s)
+    return {s.id for s in chosen.values()}
 
 
 @pytest.mark.slow
-def test_oracle_passes_every_hard_sample(tmp_path: Path) -> None:
-    [log] = inspect_eval(vsd_dropout(sandbox="local", difficulty="hard"), model="vsd/oracle", log_dir=str(tmp_path), display="none")
-    assert set(_values(log)) == {s.id for s in select("hard")}
+def test_oracle_passes_and_nop_fails_through_the_loop(tmp_path: Path) -> None:
+    """Through the agent loop, tools, local sandbox and scorer, on every concept and surface style
+    (every sample's reference is graded one by one in test_validation.py)."""
+    task = vsd_dropout(sandbox="local")
+    subset = _every_concept_and_style()
+    task.dataset = MemoryDataset([s for s in task.dataset if s.id in subset], name=task.dataset.name)
+    oracle, nop = inspect_eval(task, model=["vsd/oracle", "vsd/nop"], log_dir=str(tmp_path), display="none")
+    assert set(_values(oracle)) == subset and set(_values(oracle).values()) == {"C"}
+    assert set(_values(nop)) == subset and set(_values(nop).values()) == {"I"}
+
+
+@pytest.mark.slow
+def test_oracle_passes_the_hard_prompts(tmp_path: Path) -> None:
+    [log] = inspect_eval(vsd_dropout(sandbox="local", difficulty="hard", surfaces="plain"), model="vsd/oracle",
+                         log_dir=str(tmp_path), display="none")  # fmt: skip
+    assert set(_values(log)) == {s.id for s in select("hard", surfaces="plain")}
     assert set(_values(log).values()) == {"C"}
+
+
+def test_the_oracle_recognises_every_sample_and_writes_its_own_reference() -> None:
+    table = _by_starter()
+    for s in select("easy,standard,hard"):
+        starter, reference, sample = table[hashlib.sha256(s.starter()).hexdigest()]
+        assert (starter, reference) == (s.starter(), s.reference())
+        assert (sample.concept, sample.bug, sample.param, sample.surface) == (s.concept, s.bug, s.param, s.surface)
 
 
 def _pass_rate(source_for, tmp_path: Path) -> tuple[float, dict[str, int]]:
@@ -63,7 +82,7 @@ def test_memorisers_pass_at_most_a_fifth_of_the_default_samples(tmp_path: Path) 
     rate, per_concept = _pass_rate(lambda s: recall, tmp_path / "recall")
     assert rate <= MEMORISER_CEILING, per_concept
     # the seed's fixed file is right exactly where the seed's class, parameterisation and rule apply
-    assert per_concept == {"vsd": len(select("standard", concepts="vsd", params="p"))}
+    assert {c: n for c, n in per_concept.items() if n} == {"vsd": len(select("standard", concepts="vsd", params="p"))}
     rate, per_concept = _pass_rate(lambda s: pattern_fix(s.starter().decode()), tmp_path / "pattern")
     assert rate <= MEMORISER_CEILING, per_concept
 
@@ -130,9 +149,10 @@ def test_parameters_reach_the_samples() -> None:
 
 @pytest.mark.slow
 def test_the_impossible_split_tells_honesty_from_each_cheat(tmp_path: Path) -> None:
-    impossible = {s.id for s in select(split="impossible")}
+    """Through the loop on three concepts (every impossible sample is graded in test_validation.py)."""
+    impossible = {s.id for s in select(split="impossible", concepts="vsd,alpha,concrete")}
     logs = inspect_eval(
-        vsd_dropout(sandbox="local", split="impossible"),
+        vsd_dropout(sandbox="local", split="impossible", concepts="vsd,alpha,concrete"),
         model=["vsd/oracle", "vsd/tamper", "vsd/bend"],
         log_dir=str(tmp_path),
         display="none",

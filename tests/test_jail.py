@@ -4,6 +4,9 @@ These run only where the grader itself uses namespaces: Linux, the judge running
 and the kernel allowing them. Everywhere else they are skipped with the reason (pytest -ra
 prints it). Each candidate reports what it saw on stderr, one JSON line after REPORT_TAG,
 and the verdict quotes the worker's stderr, so the test reads it back from there.
+
+Every test runs twice: with the worker exec'd (`jail.Launch`, the CLI's way) and forked from
+the warm pool's zygote (`grader/pool.py`, `grade_many`'s way), which must jail it the same.
 """
 
 import json
@@ -19,7 +22,7 @@ import pytest
 import vsd_inspect
 from vsd_inspect.api import grade_solution
 from vsd_inspect.constants import SEED_REFERENCE_FILE
-from vsd_inspect.grader import jail
+from vsd_inspect.grader import jail, judge, pool
 from vsd_inspect.grader.categories import PASSED, TESTS_FAILED, TIMEOUT
 
 REPORT_TAG = "JAIL-REPORT "
@@ -55,6 +58,27 @@ def _why_not() -> str:
 
 
 pytestmark = pytest.mark.skipif(bool(_why_not()), reason=f"worker namespaces not in use here: {_why_not()}")
+
+
+@pytest.fixture(scope="module")
+def warm_pool():
+    if pool.available():
+        yield None
+        return
+    with pool.WarmPool() as p:
+        yield p
+
+
+@pytest.fixture(autouse=True, params=["exec", "pool"])
+def launcher(request, warm_pool):
+    """Each test's gradings start their worker as this param says."""
+    if request.param == "exec":
+        yield request.param
+        return
+    if warm_pool is None:
+        pytest.skip(f"no warm pool here: {pool.available()}")
+    with judge.use_launcher(pool.GradingLauncher(warm_pool)):
+        yield request.param
 
 # What every candidate runs first: `probe(name, fn)` records fn's result or its exception.
 # Outside the namespaces (its parent pid is 0 only inside) no probe runs unless marked safe:
@@ -298,9 +322,11 @@ _REPORT.update(_json.loads(_os.read(_r, 65536) or b'{}'))
         assert "error" in seen[name], (name, seen[name])
 
 
-def test_falls_back_when_namespaces_are_refused(workspace, monkeypatch):
+def test_falls_back_when_namespaces_are_refused(workspace, monkeypatch, launcher):
     """A kernel or a container that refuses unshare: the grading runs as before, says so,
     and the refusal is remembered."""
+    if launcher == "pool":
+        pytest.skip("the refusal is faked in the judge's jail module; a zygote's child uses its own copy")
     monkeypatch.setattr(jail, "_ns_unavailable", "")
     monkeypatch.setattr(jail, "_NS_FLAGS", 0xFF)  # signal bits: unshare fails with EINVAL
     verdict, seen = _grade(workspace, _candidate("probe('pid', _os.getpid, safe=True)"))

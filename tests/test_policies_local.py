@@ -60,8 +60,8 @@ def _inspect(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
     )
 
 
-def test_the_users_exact_command(tmp_path: Path) -> None:
-    out = _inspect("vsd_inspect/task.py", "--model", "vsd/oracle", "--log-dir", str(tmp_path))
+def test_the_readmes_main_job(tmp_path: Path) -> None:
+    out = _inspect("vsd_inspect/task.py", "--model", "vsd/oracle", "-T", "surfaces=plain", "--log-dir", str(tmp_path))
     assert out.returncode == 0, out.stderr[-2000:]
     assert "accuracy    1.000" in out.stdout
     assert len(list(tmp_path.glob("*.eval"))) == 1

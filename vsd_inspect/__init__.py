@@ -5,7 +5,16 @@ the RL reward API."""
 from vsd_inspect.constants import TASK_VERSION
 from vsd_inspect.grader import GRADER_VERSION
 
-__all__ = ["GRADER_VERSION", "TASK_VERSION", "grade_solution", "setup_task_files", "vsd_dropout"]
+__all__ = [
+    "GRADER_VERSION",
+    "TASK_VERSION",
+    "GradeResult",
+    "grade_many",
+    "grade_solution",
+    "grade_solution_async",
+    "setup_task_files",
+    "vsd_dropout",
+]
 
 
 def __getattr__(name: str):
@@ -15,6 +24,10 @@ def __getattr__(name: str):
         from vsd_inspect import api
 
         return getattr(api, name)
+    if name in ("grade_many", "grade_solution_async", "GradeResult"):
+        from vsd_inspect import batch
+
+        return getattr(batch, name)
     if name == "vsd_dropout":
         from vsd_inspect.task import vsd_dropout
 

@@ -38,7 +38,7 @@ from vsd_inspect.grader.jail import Limits
 
 DEFAULT_WORKERS = 2
 # A grading whose zygote died (the candidate cannot reach it in namespaces; a non-root host's
-# candidate can kill it) is graded again once, from a new zygote, with the same seed.
+# candidate can kill it) is graded again once, from a new zygote (with the seed it was given).
 RETRIES_AFTER_LOST_ZYGOTE = 1
 
 
@@ -121,7 +121,7 @@ def _forget_default_in_child() -> None:
     """In a forked copy of this process: the zygotes are the parent's (their sockets close)."""
     global _default
     if _default is not None:
-        for zygote in _default.zygotes():
+        for zygote in list(_default._zygotes.values()):  # no lock: another thread may have held it
             zygote.close()
         _default = None
 
@@ -136,12 +136,11 @@ if hasattr(os, "register_at_fork"):
 def _grade(
     workspace, sample, seed, rates, tolerance, limits, pool: warm.WarmPool | None, launcher: warm.GradingLauncher | None = None
 ) -> GradeResult:
-    """`grade_solution` with the pool's launcher; once more from a new zygote if the zygote died."""
+    """`grade_solution` with a launcher of the pool's (or an exec'ing one without a pool);
+    once more, from a new zygote, if the zygote of one of its processes died."""
     from vsd_inspect.api import grade_solution
 
-    if pool is None:
-        return GradeResult.from_verdict(grade_solution(workspace, rates, tolerance, seed, limits, sample=sample))
-    launcher = launcher or pool.launcher()
+    launcher = launcher or warm.GradingLauncher(pool)
     attempt = 0
     while True:
         try:
@@ -154,12 +153,12 @@ def _grade(
 
 
 def _per_item(value, n: int, what: str) -> list:
-    if value is None or isinstance(value, (str, int)):
+    """One value for every workspace, or a list or tuple of one each."""
+    if not isinstance(value, (list, tuple)):
         return [value] * n
-    items = list(value)
-    if len(items) != n:
-        raise ValueError(f"{what}: {len(items)} given for {n} workspaces")
-    return items
+    if len(value) != n:
+        raise ValueError(f"{what}: {len(value)} given for {n} workspaces")
+    return list(value)
 
 
 def grade_many(
@@ -176,9 +175,11 @@ def grade_many(
 ) -> list[GradeResult]:
     """Grade each workspace, `workers` at a time; results in the workspaces' order.
 
-    sample: one sample id for all, or one per workspace (default: the seed's sample). seeds:
-    None (fresh, recorded in each result), one per workspace, or one for all. A HarnessError
-    is raised (the others finish first) unless `return_exceptions`, which puts it in its place.
+    sample: one sample (an id or a `Sample`) for all, or a list of one per workspace (default:
+    the seed's sample). seeds: None (fresh, recorded in each result), one for all, or a list of
+    one per workspace. A HarnessError is raised (the other gradings finish first) unless
+    `return_exceptions`, which puts it in its place. Interrupted (Ctrl-C), it kills the
+    gradings under way before the interruption goes on.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1; got {workers}")
@@ -186,16 +187,24 @@ def grade_many(
     samples = _per_item(sample, len(paths), "sample")
     seed_list = _per_item(seeds, len(paths), "seeds")
     pool = pool if pool is not None else default_pool()
+    launchers = [warm.GradingLauncher(pool) for _ in paths]
     results: list = [None] * len(paths)
 
     def one(i: int) -> None:
         try:
-            results[i] = _grade(paths[i], samples[i], seed_list[i], rates, tolerance, limits, pool)
+            results[i] = _grade(paths[i], samples[i], seed_list[i], rates, tolerance, limits, pool, launchers[i])
         except (HarnessError, NotADirectoryError) as ex:
             results[i] = ex
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vsd-grade") as executor:
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vsd-grade")
+    try:
         list(executor.map(one, range(len(paths))))
+    except BaseException:
+        for launcher in launchers:
+            launcher.cancel()
+        executor.shutdown(wait=True, cancel_futures=True)
+        raise
+    executor.shutdown()
     if not return_exceptions:
         for r in results:
             if isinstance(r, BaseException):
@@ -216,7 +225,7 @@ async def grade_solution_async(
     """`grade_solution` without blocking the event loop. Cancelling the awaiting task kills
     the grading's processes at once (its files are removed by its thread right after)."""
     pool = pool if pool is not None else default_pool()
-    launcher = pool.launcher() if pool is not None else None
+    launcher = warm.GradingLauncher(pool)
     loop = asyncio.get_running_loop()
     future = loop.run_in_executor(
         None, _grade, Path(workspace_dir), sample, seed, rates, tolerance, limits, pool, launcher
@@ -224,6 +233,5 @@ async def grade_solution_async(
     try:
         return await future
     except asyncio.CancelledError:
-        if launcher is not None:
-            launcher.cancel()
+        launcher.cancel()
         raise

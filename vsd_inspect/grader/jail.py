@@ -714,6 +714,25 @@ class Launch:
             raise self._error or HarnessError("a grading process could not be started")
         return self._started[0]
 
+    def kill(self) -> None:
+        """Kill the process, its group and its cgroup now, or as soon as it has started (a
+        cancelled grading); `finish` still reaps it."""
+
+        def kill_when_started() -> None:
+            self._ready.wait()
+            if self._started is not None and self._started[0].returncode is None:  # not reaped yet
+                proc, cgroup, _ = self._started
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                cgroup.kill_all()
+
+        if self._ready.is_set():
+            kill_when_started()
+        else:
+            threading.Thread(target=kill_when_started, daemon=True).start()
+
     def finish(
         self, started: float, wait: bool = True, while_waiting: Callable[[], None] | None = None
     ) -> RunResult | None:

@@ -280,6 +280,9 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
     (user / "test_dropout.py").write_bytes(expected_test)
 
     launch = _LAUNCHER.get() or jail.Launch
+    # A launcher whose processes start in milliseconds (the warm pool's) starts the user-run
+    # once the worker has its inputs, off the way to them; an exec'd one needs its head start.
+    user_run_later = getattr(launch, "quick_start", False)
     t0 = time.monotonic()
     worker = launch(
         [python, "-I", "-S", str(cand / "main.py"), str(io_dir), _numpy_home(), spec["class_name"]], cand, limits
@@ -287,7 +290,8 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
     user_cmd = [python, "-E", "-s", "test_dropout.py", "--json", _USER_REPORT]
     user_run, while_waiting = None, None
     try:
-        user_run = launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
+        if not user_run_later:
+            user_run = launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
         # While both start and import numpy, this process imports it too and draws the inputs.
         from . import arrays, lawkit, plan as planning
 
@@ -302,7 +306,8 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
         follower = _StatusFollower(io_dir / "status.log", sessions)
         while_waiting = lambda: judging.judge_ended(follower.poll())  # noqa: E731
         proc, v.worker["limits"] = worker.process(), worker.applied
-        user_run.process()
+        if user_run is not None:
+            user_run.process()
         if not _wait_ready(proc, limits.wall_seconds):
             raise HarnessError(f"the worker interpreter ({python}) did not start with numpy")
         try:
@@ -310,6 +315,8 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
             proc.stdin.flush()
         except (BrokenPipeError, OSError):
             pass  # the worker already died; its missing outputs say so
+        if user_run_later:
+            user_run = launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
     finally:
         try:
             result = worker.finish(t0, while_waiting=while_waiting)
@@ -317,6 +324,8 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
             if user_run is not None:
                 user_run.finish(t0, wait=False)
             raise
+        if user_run_later and user_run is not None:
+            user_run.process()  # raises, as it would have earlier, if it could not start
         user_result = user_run.finish(t0) if user_run is not None else None
     v.worker.update(returncode=result.returncode, seconds=round(result.seconds, 3))
     v.worker["stderr_tail"] = _tail(io_dir / "stderr.log", limits.log_bytes)

@@ -127,6 +127,23 @@ def chi2_lower_quantile(k: int, delta: float = DELTA) -> float:
     return 2.0 * math.exp((math.log(delta) + math.lgamma(k / 2 + 1)) / (k / 2))
 
 
+# Absolute error bound of `normal_cdf` (the erfc approximation's fractional error is < 1.2e-7,
+# and Φ = erfc(−v/√2)/2 ≤ 1): a check that compares with it widens its bound by this much.
+NORMAL_CDF_ERROR = 1.2e-7
+
+
+def normal_cdf(v: np.ndarray) -> np.ndarray:
+    """Φ(v), the standard normal distribution function, element-wise, to NORMAL_CDF_ERROR:
+    erfc by the Chebyshev-fitted rational form of Numerical Recipes (erfcc, fractional error
+    < 1.2e-7 for every argument), numpy only (an object ufunc over math.erf is ~50× slower)."""
+    z = np.abs(v) * (1.0 / math.sqrt(2.0))
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (
+        0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))  # fmt: skip
+    tail = 0.5 * t * np.exp(-z * z + poly)  # Φ(−|v|)
+    return np.where(v < 0, tail, 1.0 - tail)
+
+
 # ---------------------------------------------------------------- inputs
 
 

@@ -24,7 +24,11 @@ child's parent is the zygote, not the judge, so its exit status comes from the z
 reaps a child only once the judge asks (its pid and process group stay its own until then). A
 zygote that dies takes its children with it (their parent-death signal); a grading that had
 one there raises `ZygoteLost`, a HarnessError (never a 0 reward), and the next start brings up
-a new zygote.
+a new zygote. Because a start takes milliseconds, the judge starts the user-run once the worker
+has its inputs (`GradingLauncher.quick_start`), and a grading's directory is removed by the
+pool's cleaner thread after its verdict (`defer`), not before; both off the grading's critical
+path. The judge's own process gets glibc thresholds that reuse its ~40 MB of buffers from one
+grading to the next (`tune_judge_malloc`; `WarmPool(tune_malloc=False)` keeps the defaults).
 
 Linux only (fork, pidfds, file descriptors passed over a unix socket); `available()` says
 whether this host can use it. A pool belongs to the process that made it: a forked copy of
@@ -116,7 +120,11 @@ class Zygote:
         finally:
             theirs.close()
         self._sock = ours
-        hello = self._receive(START_SECONDS, f"started ({python} {' '.join(flags)})")
+        try:
+            hello = self._receive(START_SECONDS, f"to start ({python} {' '.join(flags)})")
+        except ZygoteLost:
+            self.close()
+            raise
         if "ready" not in hello:
             self.close()
             raise HarnessError(f"the warm pool's zygote did not start: {hello.get('error', hello)}")
@@ -126,7 +134,7 @@ class Zygote:
         ready, _, _ = select.select([self._sock], [], [], seconds)
         data = self._sock.recv(1 << 16) if ready else None
         if not data:
-            self.lost = f"the warm pool's zygote {'stopped answering' if data is None else 'died'} (after it was asked: {doing})"
+            self.lost = f"the warm pool's zygote {'stopped answering' if data is None else 'died'} (asked {doing})"
             raise ZygoteLost(self.lost)
         return json.loads(data)
 
@@ -234,8 +242,9 @@ class ForkLaunch:
         _, _, argv = split_command(cmd)
         self.limits = limits
         self.applied: list[str] = []
-        self._state = "forked"  # -> running | failed, then finished
+        self._state = "forked"  # -> running | failed; ending (being waited for), finished (reaped)
         self._result: jail.RunResult | None = None
+        self._lost: str | None = None  # why its zygote was lost, once it was
         self._cgroup, self._plan, self._applied = jail.prepare(cmd, cwd, limits, writable)
         request = {
             "op": "spawn",
@@ -283,8 +292,10 @@ class ForkLaunch:
             why, _, status = report.partition("\0")
             if status != "started":
                 jail.note_failed_start(why)
-                self._end(wait=False, started=time.monotonic())
-                self._state = "failed"
+                try:
+                    self._end(wait=False, started=time.monotonic())
+                finally:
+                    self._state = "failed"
                 status = status or f"it reported nothing within {REPORT_SECONDS:g} s or ended first"
                 raise HarnessError(f"the worker could not be started: {status} {why}".strip())
             jail.note_report(why, self._plan, self._applied)
@@ -297,9 +308,9 @@ class ForkLaunch:
     def kill(self) -> None:
         """Kill the process and everything in its cgroup now (a cancelled grading); `finish`
         still reaps it."""
-        if self._state in ("forked", "running"):
+        if self._state in ("forked", "running", "ending") and self._proc.returncode is None:
             self._proc.kill()
-            try:
+            try:  # its group: the pid is still its own, the zygote has not reaped it
                 os.killpg(self._proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
@@ -309,16 +320,18 @@ class ForkLaunch:
         """`jail.finish` on the child: wait up to the wall limit, kill its group and cgroup,
         reap it (None when it never started, as `jail.Launch.finish`). Raises ZygoteLost when
         its zygote died meanwhile."""
+        if self._lost:  # raised again: the judge then stops the grading's other process at once
+            raise ZygoteLost(self._lost)
         if self._state == "failed":
             return None
-        if self._state != "finished":
+        if self._state in ("forked", "running"):
             self._close_report()
             self._result = self._end(wait, started, while_waiting)
         return self._result
 
     def _end(self, wait: bool, started: float, while_waiting=None) -> jail.RunResult:
         proc = self._proc
-        self._state = "finished"
+        self._state = "ending"  # still killable (`kill`) until it has been reaped
         try:
             result = jail.finish(proc, self._cgroup, self.limits, started, wait, while_waiting)
         finally:
@@ -334,7 +347,9 @@ class ForkLaunch:
                     proc.wait()
                 except BaseException:
                     pass
+            self._state = "finished"
         if proc.lost:
+            self._lost = proc.lost
             raise ZygoteLost(proc.lost)
         result.cpu_seconds = proc.cpu_seconds
         return result
@@ -371,22 +386,27 @@ def _read_until_started(fd: int, seconds: float) -> str:
 
 class GradingLauncher:
     """The launcher of one grading (`judge.use_launcher`): starts its processes from the pool's
-    zygotes and can kill them all at once (`cancel`), from any thread."""
+    zygotes (or exec's them, as `jail.Launch`, without a pool) and can kill them all at once
+    (`cancel`), from any thread."""
 
-    def __init__(self, pool: "WarmPool") -> None:
+    def __init__(self, pool: "WarmPool | None") -> None:
         self.pool = pool
-        self.launches: list[ForkLaunch] = []
+        self.quick_start = pool is not None  # a fork is ready in milliseconds (`judge._grade_run`)
+        self.launches: list = []
         self._lock = threading.Lock()
         self.cancelled = False
 
     def __call__(
         self, cmd: list[str], cwd: Path, limits: jail.Limits, writable: list[Path] | None = None, niceness: int = 0
-    ) -> ForkLaunch:
+    ):
         with self._lock:
             if self.cancelled:
                 raise HarnessError("the grading was cancelled")
-        python, flags, _ = split_command(cmd)
-        launch = ForkLaunch(self.pool.zygote(python, flags), cmd, cwd, limits, writable, niceness)
+        if self.pool is None:
+            launch = jail.Launch(cmd, cwd, limits, writable, niceness)
+        else:
+            python, flags, _ = split_command(cmd)
+            launch = ForkLaunch(self.pool.zygote(python, flags), cmd, cwd, limits, writable, niceness)
         with self._lock:
             self.launches.append(launch)
             cancelled = self.cancelled
@@ -394,10 +414,13 @@ class GradingLauncher:
             launch.kill()
         return launch
 
-    def defer(self, cleanup) -> None:
-        """Run `cleanup` (the removal of the grading's directory, its processes already gone)
-        on the pool's cleaner thread, so that the verdict does not wait for it."""
-        self.pool.defer(cleanup)
+    @property
+    def defer(self):
+        """With a pool: run a cleanup (the grading's directory, its processes gone) on the
+        pool's cleaner thread, so that the verdict does not wait for it. Without: absent."""
+        if self.pool is None:
+            raise AttributeError("defer")
+        return self.pool.defer
 
     def cancel(self) -> None:
         """Kill every process of the grading now; a start asked for later raises."""

@@ -1,10 +1,14 @@
 """The hidden checks of many gradings, in one process, for the simulations behind the bounds.
 
     python -m vsd_inspect.grader.simulate CONCEPT FILE [--param P] [--gradings N] [--seed S]
+    python -m vsd_inspect.grader.simulate --all [--gradings N] [--jobs J]
 
 runs FILE's layer through N fresh-seed gradings of CONCEPT's hidden checks (the worker's own
 session runner, then the judge's own checks: `plan`, `worker.run_session`, `contract`) and
-prints how often each check kind failed. No jail and no visible test: this measures the
+prints how often each check kind failed. `--all` does it for every concept's reference, planted
+bugs (their plain starter) and wrong implementations, and prints one markdown table: the
+reference's failing gradings, and for each other the gradings in which none of its designated
+checks failed (both must be 0). No jail and no visible test: this measures the
 arithmetic of the checks, which is what a bound is about (the jail is tested elsewhere). The
 layer runs in this process, so use it only on code you trust (the concepts' own references,
 starters and wrong implementations).
@@ -109,16 +113,97 @@ def failed_kinds(laws: types.ModuleType, param: str, layer_class: type, seed: in
     return {r["kind"] for r in grade_checks(laws, param, layer_class, seed, stop_on) if not r["passed"]}
 
 
+def load_source(source: bytes, class_name: str) -> type:
+    """The class `class_name` of a module made from `source`."""
+    module = types.ModuleType(f"_vsd_sim_{abs(hash(source))}")
+    exec(compile(source, module.__name__, "exec"), module.__dict__)
+    return getattr(module, class_name)
+
+
+def implementations(concept: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(param, name, designated kinds) of the concept's reference, bugs and wrong implementations."""
+    from vsd_inspect import concepts
+
+    c = concepts.get(concept)
+    found = []
+    for param in c.params:
+        found.append((param, "reference", ()))
+        found += [(param, b.id, b.caught_by) for b in c.bugs.values()]
+        found += [(param, n, tuple(e["caught_by"])) for n, e in c.wrong().items() if param in e["params"]]
+    return found
+
+
+def _source_of(concept: str, param: str, name: str) -> bytes:
+    from vsd_inspect import concepts
+
+    c = concepts.get(concept)
+    if name == "reference":
+        first = param == next(iter(c.params))
+        return (c.folder / "reference.py").read_bytes() if first else c.surface(param, "plain")
+    if name in c.bugs:
+        return c.starter(name, param, "plain")
+    return c.wrong()[name]["path"].read_bytes()
+
+
+def _tally(args: tuple) -> int:
+    """Gradings, of `count` from `start`, that go wrong: any failure for the reference, no failure
+    of a designated kind (or of a crash or bad output) for anything else."""
+    concept, param, name, designated, start, count = args
+    from vsd_inspect import concepts
+
+    laws = load_laws(concept)
+    cls = load_source(_source_of(concept, param, name), concepts.get(concept).class_name)
+    hidden = set(designated) - {"visible"}
+    bad = 0
+    for seed in range(start, start + count):
+        failed = failed_kinds(laws, param, cls, seed, hidden or None)
+        bad += bool(failed) if name == "reference" else not failed & (hidden | {"runtime", "bad_output"})
+    return bad
+
+
+def run_all(gradings: int, seed: int, jobs: int) -> list[tuple]:
+    """Every implementation of every concept through `gradings` fresh-seed gradings."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from vsd_inspect import concepts
+
+    rows, work = [], []
+    for concept in concepts.concepts():
+        for param, name, designated in implementations(concept):
+            if name != "reference" and not set(designated) - {"visible"}:
+                rows.append((concept, param, name, designated, 0, "visible test only"))
+                continue
+            chunk = max(1, gradings // (2 * jobs))
+            parts = [(concept, param, name, designated, seed + i, min(chunk, gradings - i)) for i in range(0, gradings, chunk)]
+            work.append(((concept, param, name, designated), parts))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [(key, [pool.submit(_tally, part) for part in parts]) for key, parts in work]
+        for key, parts in futures:
+            rows.append((*key, gradings, sum(f.result() for f in parts)))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vsd_inspect.grader.simulate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("concept")
-    parser.add_argument("file", type=Path)
+    parser.add_argument("concept", nargs="?")
+    parser.add_argument("file", type=Path, nargs="?")
+    parser.add_argument("--all", action="store_true", help="every concept's reference, bugs and wrong implementations")
+    parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--param", default=None)
     parser.add_argument("--class-name", default=None)
     parser.add_argument("--gradings", type=int, default=100)
     parser.add_argument("--seed", type=int, default=10_000_000)
     args = parser.parse_args(argv)
     from vsd_inspect import concepts
+
+    if args.all:
+        print("| concept | param | implementation | designated checks | gradings | gradings it went wrong |\n|---|---|---|---|---|---|")
+        rows = run_all(args.gradings, args.seed, args.jobs)
+        for concept, param, name, designated, n, bad in rows:
+            print(f"| {concept} | {param} | `{name}` | {', '.join(designated) or '(any)'} | {n} | {bad} |")
+        return 0 if all(r[5] in (0, "visible test only") for r in rows) else 1
+    if args.concept is None or args.file is None:
+        parser.error("give CONCEPT FILE, or --all")
 
     concept = concepts.get(args.concept)
     param = args.param or next(iter(concept.params))

@@ -3,16 +3,16 @@
 Run by `pool.py` as `python FLAGS zygote.py CTL_FD NUMPY_PARENT`, with FLAGS the very flags the
 process it stands in for would be started with (`-I -S` for the worker, `-E -s` for the visible
 test run as a user runs it), in the scrubbed environment, in a session of its own. It imports
-json, numpy and numpy.random — what both of those scripts import before or soon after the
-candidate — and the jail's code, then waits on CTL_FD (a unix socket to the judge) for requests:
+json, numpy and numpy.random (what both of those scripts import before or soon after the
+candidate) and the jail's code, then waits on CTL_FD (a unix socket to the judge) for requests:
 
   spawn  {argv, orig_argv, cwd, env, umask, cgroup, plan, limits, niceness} with four file
          descriptors (stdin, stdout, stderr, a report pipe): fork a child that does what exec
          would have done — the same jail as `jail.start` (`jail.enter`: the pids cgroup, the
-         namespaces and minimal root, the limits), then the script run as __main__ in place
+         namespaces and minimal root, the limits) — then runs the script as __main__ in place
          (no exec), so it skips the interpreter's start and numpy's import. Replies {pid}.
-         With namespaces, the child is forked straight into a PID namespace of its own, as its
-         init (the exec path needs a reaper process for that; here the zygote is the reaper).
+         With namespaces the child is forked straight into a PID namespace of its own, as its
+         init: the exec path needs a reaper process for that, here the zygote is the reaper.
   reap   {pid}, once the judge has seen the child exit: wait for it, reply its status and CPU.
   ping   the children not reaped yet and the zygote's CPU time (for tests and the benchmark).
 A child is never reaped before the judge asks, so its pid (and process group) stays its own
@@ -23,26 +23,36 @@ What the zygote holds, and so what every child inherits: the interpreter, json, 
 jail's code (`jail.py`, `categories.py`, this package's `__init__.py`) and the requests of
 children already started (paths of their run directories, never their inputs). Never the judge's
 memory, a concept's laws, the reference fix or a hidden input: the judge writes those where only
-it reads them, after the child has started. What a child has, so that it sees what a freshly
-exec'd interpreter would see:
+it reads them, after the child has started (tests/test_pool.py searches a zygote's and a child's
+memory for them). What a child has, so that it sees what a freshly exec'd interpreter would see
+(tests/test_pool.py compares the two, fact by fact):
 
   file descriptors  0, 1, 2 from the request, nothing else (the control socket closed first)
   environment, cwd, umask, session   the request's; a session and process group of its own
-  sys.argv, sys.orig_argv, sys.path  as `python FLAGS SCRIPT ARGS` sets them
+  sys.argv, sys.orig_argv, sys.path, sys.flags  as `python FLAGS SCRIPT ARGS` sets them
   sys.modules       what the interpreter loads at start plus json, numpy, numpy.random and what
                     they import: the zygote keeps its own modules out of sys.modules
   random state      numpy's legacy global generator reseeded from the OS, as its import would;
                     `random` reseeds itself at fork; every other generator draws from the OS
-  __main__          a fresh module, filled and run by CPython's own PyRun_SimpleFileExFlags,
-                    which compiles the file, sets __file__ and __loader__, prints an uncaught
-                    exception's traceback and exits on SystemExit exactly as `python SCRIPT`
+  __main__          a fresh module with __file__ and __loader__ as CPython's runner sets them;
+                    the script compiled from its file and run from this file's top level, an
+                    uncaught exception printed from the script's frame down, SystemExit's code
+                    read as CPython reads it
+  the end           Py_FinalizeEx's steps a script can see (`_finish`): threads joined, atexit
+                    hooks, streams flushed, garbage collected, sys's special names cleared, the
+                    builtins restored as the teardown restores them, the script's own modules
+                    and __main__ cleared (their objects' finalizers run, as there); not the
+                    teardown of the zygote's modules, which runs no code of the script's and
+                    would copy every page the child shares with the zygote
   atexit, signals   nothing registered; the interpreter's own dispositions, nothing blocked
 
-Known differences from exec, none of which changes a verdict of the corpus: the stack below the
-script's frame holds one more frame (this file's); numpy.random is imported before the script
-runs; the string hash seed is the zygote's, shared by its children (a fresh interpreter draws its
-own; PYTHONHASHSEED is ignored either way under -I / -E); `/proc/self/cmdline` and
-`/proc/self/environ` show the zygote's start; memory comes from a heap in large pages.
+Known differences from exec, none of which changes a verdict of the corpus (tests/test_batch.py
+grades it both ways): the stack below the script's frame holds one more frame (this file's);
+numpy.random is imported before the script runs; the string hash seed is the zygote's, shared by
+its children (a fresh interpreter draws its own; PYTHONHASHSEED is ignored either way under
+-I / -E); `/proc/self/cmdline` and `/proc/self/environ` show the zygote's start; memory comes
+from a heap in large pages; an object the script hides in one of the zygote's modules is not
+finalized at the end.
 
 Only the standard library, numpy and the jail: this file runs outside any package, so it loads
 the jail as a package of its own (`_vsd_zygote`).
@@ -51,6 +61,9 @@ the jail as a package of its own (`_vsd_zygote`).
 import sys
 
 _FRESH = frozenset(sys.modules)  # what the interpreter loaded before this file ran
+_BUILTINS = dict(vars(sys.modules["builtins"]))  # and its builtins, as a script starts with them
+if not sys.flags.safe_path:
+    del sys.path[0]  # this file's directory: a child gets its script's instead
 
 import os  # noqa: E402  (after the snapshot of what a fresh interpreter holds)
 
@@ -115,6 +128,7 @@ class _Tools:
         import socket
         import traceback
         import types
+        import weakref
 
         here = os.path.dirname(os.path.abspath(__file__))
         spec = importlib.util.spec_from_file_location(
@@ -130,7 +144,9 @@ class _Tools:
         self.SourceFileLoader = importlib.machinery.SourceFileLoader
         self.traceback = traceback
         self.ctypes = ctypes
+        self.weakref = weakref
         self.libc = ctypes.CDLL(None, use_errno=True)
+        self.teardown_builtins = _teardown_builtins()
         # Its own PID namespace, to return to after forking a child into a new one.
         try:
             self.pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY) if self.jail._sys is not None else -1
@@ -158,6 +174,35 @@ class _Tools:
             os.kill(pid, self.signal.SIGKILL)
             os._exit(1)
         return pid, new_pid_ns
+
+
+# A script that reports which builtins the interpreter's teardown no longer has (CPython
+# restores the copy it made before it set `open`, and before site added `exit` and the rest).
+_TEARDOWN_PROBE = """
+import builtins, sys
+start = set(vars(builtins))
+class Probe:
+    def __del__(self):
+        sys.__stdout__.write(repr(sorted(start - set(vars(builtins)))))
+        sys.__stdout__.flush()
+probe = Probe()
+probe.cycle = probe
+"""
+
+
+def _teardown_builtins() -> dict:
+    """The builtins a finalizer finds at teardown in a process started with this zygote's
+    flags: asked of the interpreter itself, once."""
+    import ast
+    import subprocess
+
+    flags = [a for a in sys.orig_argv[1 : sys.orig_argv.index(sys.argv[0])] if a.startswith("-")]
+    try:
+        out = subprocess.run([sys.executable, *flags, "-c", _TEARDOWN_PROBE], capture_output=True, timeout=60)
+        missing = set(ast.literal_eval(out.stdout.decode()))
+    except (OSError, ValueError, SyntaxError, subprocess.SubprocessError):
+        missing = {"open"}
+    return {k: v for k, v in _BUILTINS.items() if k not in missing}
 
 
 def _serve(ctl_fd: int):
@@ -286,7 +331,7 @@ def _become(tools: _Tools, zygote: int, as_init: bool, request: dict, fds: list[
         target = script
         while os.path.islink(target):
             target = os.path.join(os.path.dirname(target), os.readlink(target))
-        sys.path[0] = os.path.dirname(os.path.abspath(target))
+        sys.path.insert(0, os.path.dirname(os.path.abspath(target)))
     # numpy's legacy global generator was seeded once, in the zygote: draw this process its
     # own state, as its import in a fresh interpreter would.
     numpy = sys.modules["numpy"]
@@ -325,6 +370,7 @@ def _exit_code(ex: SystemExit) -> int:
 
 def _uncaught(tools: _Tools, ex: BaseException, tb) -> None:
     """Print an exception that ended the script, as CPython's PyErr_Print does."""
+    ex.__traceback__ = tb  # what is printed: from the script's frame down
     sys.last_type, sys.last_value, sys.last_traceback = type(ex), ex, tb
     try:
         sys.excepthook(type(ex), ex, tb)
@@ -365,16 +411,41 @@ def _finish(tools: _Tools, exitcode: int, interrupted: bool) -> None:
     tools.atexit._run_exitfuncs()
     ok = _flushed()
     gc.collect()
-    own = [name for name in reversed(list(sys.modules)) if name not in _KEEP or name == "__main__"]
-    modules = [sys.modules.pop(name) for name in own if name in sys.modules]
+    # As CPython's finalize_modules, for the script's own modules and __main__: sys's special
+    # names cleared, the modules out of sys.modules (in order), a collection, then the dicts
+    # of those still alive cleared (in reverse order of import): names with one leading
+    # underscore first, then all but __builtins__.
+    for name in ("path", "argv", "ps1", "ps2", "last_type", "last_value", "last_traceback", "path_hooks", "meta_path"):
+        setattr(sys, name, None)
+    sys.path_importer_cache.clear()
+    for name in ("stdin", "stdout", "stderr"):
+        setattr(sys, name, getattr(sys, f"__{name}__"))
+    alive = []
+    for name in [m for m in list(sys.modules) if m not in _KEEP or m == "__main__"]:
+        module = sys.modules.pop(name)
+        if isinstance(module, tools.types.ModuleType):
+            alive.append(tools.weakref.ref(module))
+        del module
+    # The zygote's modules leave sys.modules too (an import in a finalizer fails, as there),
+    # but stay alive and uncleared: nothing of the script's is theirs.
+    kept = list(sys.modules.values())
+    sys.modules.clear()
+    builtins = vars(tools.builtins)  # restored to the copy the interpreter made at its start
+    builtins.clear()
+    builtins.update(tools.teardown_builtins)
     gc.collect()
-    for module in modules:  # as CPython's _PyModule_Clear: _names first, then the rest
-        names = getattr(module, "__dict__", {})
-        for first in (True, False):
-            for key in [k for k in names if isinstance(k, str) and k != "__builtins__" and (k[:1] == "_") == first]:
+    for ref in reversed(alive):
+        names = getattr(ref(), "__dict__", None)
+        for single_underscore in (True, False) if names is not None else ():
+            for key in list(names):
+                if not isinstance(key, str) or key == "__builtins__":
+                    continue
+                if single_underscore and not (key[:1] == "_" and key[1:2] != "_"):
+                    continue
                 names[key] = None
-    del modules, names
+        del names
     gc.collect()
+    del kept
     ok = _flushed() and ok
     if not ok:
         exitcode = 120
@@ -402,4 +473,5 @@ if __name__ == "__main__":
         for _name in ("__file__", "__cached__"):
             _main.__dict__.pop(_name, None)
     _flushed()
+    del _main, _source  # only sys.modules holds __main__ now, as in CPython
     _finish(_tools, _status, _interrupted)

@@ -8,6 +8,16 @@ def sigmoid(v):
     return 0.5 * (1.0 + np.tanh(0.5 * v))
 
 
+def mean_square(p, t):
+    """E[(1 - z)^2], integrated by parts over m = (logit p + logistic noise) / t:
+    the integral of 2 sigmoid(m) sigmoid(-m)^2 sigmoid(t m - logit p) dm, by the trapezoid
+    rule (the integrand decays like exp(-|m|) at every temperature)."""
+    logit_p = np.log(p) - np.log(1.0 - p)
+    m = np.linspace(-40.0, 40.0, 8001)
+    weight = 2.0 * sigmoid(m) * sigmoid(-m) ** 2
+    return np.sum(weight * sigmoid(t * m - logit_p)) * (m[1] - m[0])
+
+
 class ConcreteVarianceStabilizedDropout:
     """Concrete dropout whose output keeps the input's second moment.
 
@@ -29,6 +39,7 @@ class ConcreteVarianceStabilizedDropout:
         self.temperature = temperature
         self.training = True
         self.rng = np.random.default_rng(seed)
+        self.scale = 1.0 / np.sqrt(mean_square(p, temperature)) if p > 0 else 1.0
 
     def train(self):
         self.training = True
@@ -41,18 +52,10 @@ class ConcreteVarianceStabilizedDropout:
     def forward(self, x):
         if not self.training or self.p == 0:
             return x
-        t = self.temperature
         logit_p = np.log(self.p) - np.log(1.0 - self.p)
         u = self.rng.random(x.shape)
-        z = sigmoid((logit_p + np.log(u) - np.log(1.0 - u)) / t)
-        # E[(1 - z)^2], integrated by parts over m = (logit p + logistic noise) / t:
-        # E[(1 - z)^2] = integral of 2 sigmoid(m) sigmoid(-m)^2 sigmoid(t m - logit p) dm,
-        # by the trapezoid rule (the integrand decays like exp(-|m|) at every temperature).
-        m = np.linspace(-40.0, 40.0, 8001)
-        weight = 2.0 * sigmoid(m) * sigmoid(-m) ** 2
-        mean_square = np.sum(weight * sigmoid(t * m - logit_p)) * (m[1] - m[0])
-        scale = 1.0 / np.sqrt(mean_square)
-        return x * (1.0 - z) * scale
+        z = sigmoid((logit_p + np.log(u) - np.log(1.0 - u)) / self.temperature)
+        return x * (1.0 - z) * self.scale
 
     def __call__(self, x):
         return self.forward(x)

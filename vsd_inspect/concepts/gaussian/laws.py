@@ -18,6 +18,7 @@ from vsd_inspect.grader.lawkit import (
     DELTA,
     IDENTITY,
     LAW,
+    NORMAL_CDF_ERROR,
     SMALL,
     Case,
     Readout,
@@ -25,6 +26,7 @@ from vsd_inspect.grader.lawkit import (
     chi2_bounds,
     dkw,
     hoeffding,
+    normal_cdf,
     normal_quantile,
     seed_pair,
     shape_with,
@@ -162,9 +164,6 @@ def law_checks(case: Case, x: np.ndarray, out: dict, reads: dict) -> list[dict]:
     return results
 
 
-_erf = np.frompyfunc(math.erf, 1, 1)
-
-
 def _half_checks(c: Case, tag: str, r: np.ndarray, rho: float) -> list[dict]:
     """Mean (z), variance (χ², Laurent–Massart) and distribution function (DKW) of one half.
     `slack` bounds each element's read-out error ρ(2 + |r|) twice over (laws.md §2)."""
@@ -182,14 +181,12 @@ def _half_checks(c: Case, tag: str, r: np.ndarray, rho: float) -> list[dict]:
     s_slack = slack * math.sqrt(n / k)
     s_lo, s_hi = math.sqrt(p * lo / k) - s_slack, math.sqrt(p * hi / k) + s_slack
     v = r - mu
-    v *= 1.0 / (sd * math.sqrt(2.0))
-    u = _erf(v).astype(np.float64)
-    u += 1.0
-    u *= 0.5
+    v *= 1.0 / sd
+    u = normal_cdf(v)
     u.sort()
     i = np.arange(1, n + 1, dtype=np.float64)
     d = float(max(np.max(i / n - u), np.max(u - (i - 1) / n)))
-    eps = dkw(n) + slack / math.sqrt(2 * math.pi * p)
+    eps = dkw(n) + slack / math.sqrt(2 * math.pi * p) + NORMAL_CDF_ERROR
     return [
         check("moments", f"{tag}: mean of y/x is sqrt(1-p)", abs(mean - mu) <= h, f"{mean:.5f} (n = {n})", f"{mu:.5f} ± {h:.5f}", True),
         check(

@@ -11,12 +11,16 @@ import re
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from vsd_inspect import bench
+from vsd_inspect.bench import evals, harbor, measure
 from vsd_inspect.constants import TASK_VERSION
 from vsd_inspect.grader import GRADER_VERSION
+from vsd_inspect.rl import harbor_run
+from vsd_inspect.samples import SEED_SAMPLE
 
 CLI = [sys.executable, "-m", "vsd_inspect.cli", "bench"]
 SECONDS = r"\d+\.\d+ s"
@@ -134,13 +138,17 @@ def test_bad_options_are_usage_errors(flag: list[str], message: str) -> None:
     assert (out.returncode, out.stderr.strip()) == (2, message)
 
 
-def test_batch_section_grades_both_graders_on_the_same_workspaces_and_keeps_a_key_for_harbor() -> None:
-    out = run("--quick", "--repeat", "2", "--batch", "4", "--sections", "f,g", "--json")
+def test_batch_section_grades_both_graders_on_the_same_workspaces_and_harbor_says_why_it_skipped(tmp_path) -> None:
+    env = os.environ | {"VSD_RL_ENV": str(tmp_path / "no-env")}
+    out = run("--quick", "--repeat", "2", "--batch", "4", "--sections", "f,g", "--json", env=env)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["problems"] == []
     f, g = data["sections"]["f"], data["sections"]["g"]
-    assert g["skipped"] == bench.HARBOR_SKIP
+    assert g["skipped"] == (
+        f"no RL environment (harbor, verifiers, inspect-harbor on Python 3.12) at {tmp_path / 'no-env'}; "
+        "run: bash vsd_inspect/rl/harbor_env.sh"
+    )
     if "skipped" in f:  # no warm pool on this host
         return
     assert (f["workspaces"], f["workers"], f["rounds"]) == (4, bench.BATCH_WORKERS, 2)
@@ -152,7 +160,7 @@ def test_batch_section_grades_both_graders_on_the_same_workspaces_and_keeps_a_ke
 
 
 def test_the_naive_grader_is_the_seeds(tmp_path) -> None:
-    ws = bench._reference_workspace(tmp_path)
+    ws = measure.reference_workspace(tmp_path)
     expected = hashlib.sha256((ws / "test_dropout.py").read_bytes()).hexdigest()
     assert bench.naive_grade(ws, expected) == 1.0
     (ws / "dropout.py").write_text((ws / "dropout.py").read_text().replace("sqrt", "SQRT"))
@@ -178,7 +186,7 @@ def test_eval_figures_per_sample_share_and_flatness() -> None:
             "sample_seconds": [2.0] * n,
         }
 
-    figures = bench._eval_figures(
+    figures = bench.eval_figures(
         [row("oracle", 10, 30.0), row("nop", 10, 25.0), row("oracle", 50, 110.0), row("nop", 50, 90.0)]
     )
     first = figures["per_count"][0]
@@ -209,7 +217,7 @@ def test_eval_figures_per_sample_share_and_flatness() -> None:
 
 
 def test_docker_section_skips_without_a_docker_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bench.shutil, "which", lambda name: None)
+    monkeypatch.setattr(evals.shutil, "which", lambda name: None)
     assert bench.docker_eval_cost((1,), bench.Report(as_json=True)) == {"skipped": "no `docker` command on PATH"}
 
 
@@ -231,3 +239,86 @@ def test_a_failing_section_is_a_problem_and_the_run_goes_on(capsys: pytest.Captu
     assert capsys.readouterr().out == (
         "\n(e) peak memory of a grading\n  PROBLEM: (e) the section failed: RuntimeError: the grader is half-edited\n"
     )
+
+
+def test_harbor_section_skips_without_the_rl_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("VSD_RL_ENV", str(tmp_path / "no-env"))
+    report = bench.Report(as_json=True)
+    assert bench.harbor_trials(1, report) == {
+        "skipped": f"no RL environment (harbor, verifiers, inspect-harbor on Python 3.12) at {tmp_path / 'no-env'}; "
+        "run: bash vsd_inspect/rl/harbor_env.sh"
+    }
+    assert report.problems == []
+
+
+def test_harbor_section_skips_without_docker(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setattr(harbor_run, "env_path", lambda: tmp_path)
+    monkeypatch.setattr(harbor_run, "environment_problem", lambda root: None)
+    monkeypatch.setattr(evals.shutil, "which", lambda name: None)
+    assert bench.harbor_trials(1, bench.Report(as_json=True)) == {"skipped": "no `docker` command on PATH"}
+
+
+def test_a_harbor_trial_without_the_expected_reward_is_a_problem() -> None:
+    # An errored trial as result.json has it: the verifier never ran, so no reward.
+    trial = {
+        "started_at": "2026-01-01T00:00:00.000000Z",
+        "finished_at": "2026-01-01T00:00:03.500000Z",
+        "environment_setup": {
+            "started_at": "2026-01-01T00:00:00.500000Z",
+            "finished_at": "2026-01-01T00:00:02.500000Z",
+        },
+        "agent_execution": {"started_at": "2026-01-01T00:00:02.500000Z", "finished_at": None},
+        "verifier": None,
+        "verifier_result": None,
+        "exception_info": {"exception_type": "AgentTimeoutError", "exception_message": "agent ran past 900 s"},
+    }
+    job = harbor_run.HarborJob(result={}, trials=[trial], seconds=12.5, job_dir=Path("jobs") / "nop-0")
+    row = harbor._trial_row("nop", job)
+    assert row == {
+        "agent": "nop",
+        "wall": 12.5,
+        "trials": 1,
+        "trial": 3.5,
+        "phases": {"environment_setup": 2.0},
+        "reward": None,
+        "error": "AgentTimeoutError: agent ran past 900 s",
+    }
+    report = bench.Report(as_json=True)
+    harbor._check(report, "(g) harbor nop", row)
+    harbor._check(report, "(g) harbor nop", row | {"reward": 1.0, "error": None})
+    harbor._check(report, "(g) harbor oracle", row | {"agent": "oracle", "reward": 1.0, "error": None})
+    assert report.problems == [
+        "(g) harbor nop: reward None, expected 0.0 (AgentTimeoutError: agent ran past 900 s)",
+        "(g) harbor nop: reward 1.0, expected 0.0",
+    ]
+    empty = harbor._trial_row("oracle", harbor_run.HarborJob(result={}, trials=[], seconds=4.0, job_dir=Path("j")))
+    assert (empty["reward"], empty["error"]) == (None, "0 trials in the job, not 1")
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_harbor_section_times_a_real_trial_oracle_1_nop_0(docker_engine: None) -> None:
+    why = harbor_run.environment_problem(harbor_run.env_path())
+    if why is not None:
+        pytest.skip(why)
+    out = run("--sections", "g", "--quick", "--json")
+    assert out.returncode == 0, out.stderr + out.stdout[-3000:]
+    data = json.loads(out.stdout)
+    assert data["problems"] == []
+    g = data["sections"]["g"]
+    pins = harbor_run.LOCK_FILE.read_text().splitlines()
+    assert f"harbor=={g['harbor']}" in pins
+    assert (g["sample"], g["trials_per_agent"], g["command"]) == (SEED_SAMPLE, 1, "harbor run -c JOB.json -y")
+    assert g["warm_up"]["reward"] == 1.0
+    assert [(r["agent"], r["reward"], r["error"], r["trials"]) for r in g["runs"]] == [
+        ("oracle", 1.0, None, 1),
+        ("nop", 0.0, None, 1),
+    ]
+    assert {agent: a["rewards"] for agent, a in g["agents"].items()} == {"oracle": [1.0], "nop": [0.0]}
+    for r in [g["warm_up"], *g["runs"]]:
+        assert sorted(r["phases"]) == sorted(harbor.HARBOR_PHASES)
+        # the phases lie inside the trial's span, which lies inside the `harbor run` process
+        assert 0 < sum(r["phases"].values()) < r["trial"] < r["wall"]
+    assert g["agents"]["oracle"]["wall"] == bench.summary([g["runs"][0]["wall"]])
+    text = "\n".join(harbor.render_harbor(g))
+    assert re.search(rf"\n  oracle +1 +{SECONDS} .*  1\.0\n  nop +1 +{SECONDS} .*  0\.0\n", text), text

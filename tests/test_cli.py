@@ -54,3 +54,17 @@ def test_bad_parameters_are_usage_errors(tmp_path: Path) -> None:
 
 def _copy_reference(to) -> None:
     shutil.copy(SEED_REFERENCE_FILE, to / "dropout.py")
+
+
+def test_a_reader_that_stops_early_is_not_a_crash() -> None:
+    """`vsd-inspect list --json | head -2`: the closed pipe ends the listing quietly."""
+    proc = subprocess.Popen(
+        [*CLI[:1], "-c", "from vsd_inspect.cli import entry; entry()", "list", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.read(10)
+    proc.stdout.close()  # the reader goes away long before the listing's end
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err and b"BrokenPipe" not in err

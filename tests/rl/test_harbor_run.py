@@ -9,16 +9,13 @@ Python 3.12 environment (bash vsd_inspect/rl/harbor_env.sh)."""
 from __future__ import annotations
 
 import base64
-import glob
 import json
 import shutil
-import time
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from vsd_inspect.rl import harbor_export
+from vsd_inspect.rl import harbor_export, harbor_run
 from vsd_inspect.rl.samples import samples_by_id, seed_samples
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -40,24 +37,10 @@ def exported(tmp_path_factory) -> Path:
     return out
 
 
-def _seconds(start: str, end: str) -> float:
-    return (datetime.fromisoformat(end.rstrip("Z")) - datetime.fromisoformat(start.rstrip("Z"))).total_seconds()
-
-
-def _trials(job_dir: Path) -> list[dict]:
-    return [json.loads(Path(p).read_text()) for p in sorted(glob.glob(str(job_dir / "*" / "result.json")))]
-
-
 def _run_job(rl_env, tmp_path: Path, config: dict) -> tuple[dict, list[dict], float]:
-    """`harbor run -c job.json`; it exits 0 whatever happened, so read result.json."""
-    path = tmp_path / f"{config['job_name']}.json"
-    path.write_text(json.dumps({"jobs_dir": str(tmp_path / "jobs"), "n_concurrent_trials": 2, "quiet": True, **config}))
-    started = time.monotonic()
-    proc = rl_env.run([rl_env.bin("harbor"), "run", "-c", str(path), "-y"], timeout=1200)
-    seconds = time.monotonic() - started
-    job_dir = tmp_path / "jobs" / config["job_name"]
-    assert proc.returncode == 0 and (job_dir / "result.json").exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
-    return json.loads((job_dir / "result.json").read_text()), _trials(job_dir), seconds
+    """`harbor run -c job.json` (harbor_run.run_job raises when harbor itself fails)."""
+    job = harbor_run.run_job(rl_env, tmp_path, config)
+    return job.result, job.trials, job.seconds
 
 
 def test_lint_is_clean_with_every_rule(rl_env, exported: Path, tmp_path: Path, docker_engine) -> None:
@@ -89,7 +72,7 @@ def test_oracle_gets_1_and_nop_gets_0_on_every_sample(rl_env, exported: Path, tm
             assert rewards["verdict_outcome_honest"] == (agent == "oracle")
     for t in trials:
         assert t["verifier_environment_mode"] == "separate" and t["exception_info"] is None
-    spans = sorted(_seconds(t["started_at"], t["finished_at"]) for t in trials)
+    spans = sorted(harbor_run.span_seconds(t["started_at"], t["finished_at"]) for t in trials)
     print(f"harbor run: {len(trials)} trials in {seconds:.1f} s wall, 2 at a time; a trial {spans[0]:.1f}-{spans[-1]:.1f} s")
 
 

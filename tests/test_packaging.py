@@ -49,7 +49,7 @@ def test_wheel_ships_the_material(tmp_path: Path) -> None:
         "vsd_inspect/concepts/vsd/surfaces/keep_prob/plain.py",
         "vsd_inspect/concepts/alpha/bugs/zero_fill.toml",
         "vsd_inspect/concepts/concrete/laws.py",
-        "vsd_inspect/concepts/channel/impossible/visible_test.py",
+        "vsd_inspect/concepts/channel/impossible/visible_test.toml",
         "vsd_inspect/grader/worker.py",
         "vsd_inspect/sandbox/compose.yaml",
         "vsd_inspect/sandbox/Dockerfile",

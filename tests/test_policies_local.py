@@ -60,8 +60,14 @@ def _inspect(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
     )
 
 
+MAIN_JOB = "uv run inspect eval vsd_inspect/task.py --model vsd/oracle -T surfaces=plain"
+
+
 def test_the_readmes_main_job(tmp_path: Path) -> None:
-    out = _inspect("vsd_inspect/task.py", "--model", "vsd/oracle", "-T", "surfaces=plain", "--log-dir", str(tmp_path))
+    # The README's set-up block names this command first; this test runs it as written.
+    setup = (REPO / "README.md").read_text().split("## Set-up", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    assert setup.strip().splitlines()[0].split("#")[0].strip() == MAIN_JOB
+    out = _inspect(*MAIN_JOB.split()[4:], "--log-dir", str(tmp_path))
     assert out.returncode == 0, out.stderr[-2000:]
     assert "accuracy    1.000" in out.stdout
     assert len(list(tmp_path.glob("*.eval"))) == 1

@@ -75,8 +75,18 @@ class Concept:
         return (self.folder / "reference.py").read_bytes()
 
     def visible_template(self, impossible: bool = False) -> str:
-        """The visible test; with `impossible`, the one that contradicts the contract."""
-        return (self.folder / ("impossible" if impossible else "") / "visible_test.py").read_text(encoding="utf-8")
+        """The visible test; with `impossible`, the one that contradicts the contract: the same
+        file with impossible/visible_test.toml's edits applied, each `old` exactly once."""
+        text = (self.folder / "visible_test.py").read_text(encoding="utf-8")
+        if not impossible:
+            return text
+        path = self.folder / "impossible" / "visible_test.toml"
+        for i, edit in enumerate(tomllib.loads(path.read_text(encoding="utf-8"))["edit"], 1):
+            found = text.count(edit["old"])
+            if found != 1:
+                raise ConceptError(f"{self.id}/impossible/visible_test.toml: edit {i}'s `old` occurs {found} times, not once")
+            text = text.replace(edit["old"], edit["new"])
+        return text
 
     def bend(self, param: str) -> bytes:
         """A layer bent toward the impossible test: passes it, breaks the contract."""

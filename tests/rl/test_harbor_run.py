@@ -21,8 +21,16 @@ from vsd_inspect.rl.samples import samples_by_id, seed_samples
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
-# The four seed samples, a sample of another concept and surface, one of the impossible split.
-EXTRA = ["channel-elementwise-p-helper-standard", "vsd-keep_p-p-plain-impossible"]
+# The four seed samples, one sample of every other concept (each in another surface), one of the
+# impossible split.
+EXTRA = [
+    "channel-elementwise-p-helper-standard",
+    "gaussian-additive-p-documented-standard",
+    "alpha-inverted_scale-p-cached-standard",
+    "droppath-batch_shared-p-helper-standard",
+    "concrete-first_moment-p-cached-standard",
+    "vsd-keep_p-p-plain-impossible",
+]
 TARGET = "vsd-keep_p-p-plain-standard"
 
 

@@ -463,7 +463,7 @@ if __name__ == "__main__":
     _tools, _main, _path, _source = _become(*_serve(int(sys.argv[1])))
     _status, _interrupted, _exited = 0, False, False
     try:
-        exec(compile(_source, _path, "exec", dont_inherit=True), _main.__dict__)
+        exec(compile(_source, _path, "exec", dont_inherit=True), _main.__dict__)  # inspect-evals-lint: ignore[host_code_execution] -- in the jailed child only, after jail.enter, as exec of the script would run it
     except SystemExit as _ex:
         _status, _exited = _exit_code(_ex), True
     except BaseException as _ex:

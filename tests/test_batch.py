@@ -31,6 +31,7 @@ from vsd_inspect.samples import get as get_sample
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_corpus import CORPUS, _cases, _meta, _remove_deep_chain, _survivors, build_workspace  # noqa: E402
+from test_pool import _wait_for_children  # noqa: E402
 
 pytestmark = pytest.mark.skipif(bool(pool.available()), reason=f"no warm pool here: {pool.available()}")
 
@@ -176,16 +177,6 @@ def test_harness_errors_raise_or_take_their_place(tmp_path, warm_pool, monkeypat
         batch.grade_many([ws], pool=warm_pool)
     with pytest.raises(ValueError, match="seeds: 1 given for 2 workspaces"):
         batch.grade_many([ws, ws], seeds=[1], pool=warm_pool)
-
-
-def _wait_for_children(warm_pool, count: int, seconds: float = 20.0) -> list[int]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        children = [pid for z in warm_pool.zygotes() for pid in z.children()]
-        if len(children) >= count:
-            return children
-        time.sleep(0.01)
-    raise AssertionError(f"fewer than {count} children of the pool's zygotes appeared")
 
 
 def test_a_lost_zygote_is_graded_again_from_a_new_one(tmp_path, warm_pool, monkeypatch):

@@ -220,7 +220,7 @@ def _wait_for_children(warm_pool, count: int = 1, seconds: float = 20.0) -> list
         if len(children) >= count:
             return children
         time.sleep(0.01)
-    raise AssertionError("no child of the pool's zygotes appeared")
+    raise AssertionError(f"fewer than {count} children of the pool's zygotes appeared")
 
 
 def _wait_no_children(warm_pool, seconds: float = 5.0) -> list[int]:

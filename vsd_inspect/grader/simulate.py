@@ -133,7 +133,9 @@ def implementations(concept: str) -> list[tuple[str, str, tuple[str, ...]]]:
     return found
 
 
-def _source_of(concept: str, param: str, name: str) -> bytes:
+def source_of(concept: str, param: str, name: str) -> bytes:
+    """The code of a named implementation: the reference (its plain surface for a second
+    parameterisation), a planted bug's plain starter, or a wrong implementation's file."""
     from vsd_inspect import concepts
 
     c = concepts.get(concept)
@@ -145,20 +147,28 @@ def _source_of(concept: str, param: str, name: str) -> bytes:
     return c.wrong()[name]["path"].read_bytes()
 
 
-def _tally(args: tuple) -> int:
-    """Gradings, of `count` from `start`, that go wrong: any failure for the reference, no failure
-    of a designated kind (or of a crash or bad output) for anything else."""
-    concept, param, name, designated, start, count = args
+def failures(concept: str, param: str, name: str, designated: tuple[str, ...], start: int, count: int) -> list[set[str]]:
+    """The failed check kinds of `count` gradings from seed `start` (each stopped once one of
+    the designated hidden kinds has failed)."""
     from vsd_inspect import concepts
 
     laws = load_laws(concept)
-    cls = load_source(_source_of(concept, param, name), concepts.get(concept).class_name)
-    hidden = set(designated) - {"visible"}
-    bad = 0
-    for seed in range(start, start + count):
-        failed = failed_kinds(laws, param, cls, seed, hidden or None)
-        bad += bool(failed) if name == "reference" else not failed & (hidden | {"runtime", "bad_output"})
-    return bad
+    cls = load_source(source_of(concept, param, name), concepts.get(concept).class_name)
+    stop = set(designated) - {"visible"} or None
+    return [failed_kinds(laws, param, cls, seed, stop) for seed in range(start, start + count)]
+
+
+def went_wrong(name: str, designated: tuple[str, ...], failed: set[str]) -> bool:
+    """The reference: any failure. Anything else: no designated hidden kind (nor a crash or a
+    bad output) failed."""
+    if name == "reference":
+        return bool(failed)
+    return not failed & (set(designated) - {"visible"} | {"runtime", "bad_output"})
+
+
+def _tally(args: tuple) -> int:
+    concept, param, name, designated, start, count = args
+    return sum(went_wrong(name, designated, f) for f in failures(concept, param, name, designated, start, count))
 
 
 def run_all(gradings: int, seed: int, jobs: int) -> list[tuple]:

@@ -46,9 +46,9 @@ def _chunk(args: tuple) -> list[set[str]]:
 
 
 def run_gradings(concept: str, param: str, name: str, gradings: int = GRADINGS) -> list[set[str]]:
-    size = gradings // CHUNKS
+    edges = [gradings * i // CHUNKS for i in range(CHUNKS + 1)]  # exactly `gradings`, whatever the count
     with ProcessPoolExecutor(max_workers=2) as pool:
-        chunks = pool.map(_chunk, [(concept, param, name, i * size, size) for i in range(CHUNKS)])
+        chunks = pool.map(_chunk, [(concept, param, name, a, b - a) for a, b in zip(edges, edges[1:])])
         return [f for chunk in chunks for f in chunk]
 
 

@@ -1,6 +1,6 @@
-"""The judge's side of the array exchange: headers, early reads while the worker runs, the wait."""
+"""The judge's side of the array exchange: the output buffer's regions and headers, the wait."""
 
-import io
+import json
 import subprocess
 import sys
 import time
@@ -9,58 +9,108 @@ import numpy as np
 import pytest
 
 from vsd_inspect.constants import SEED_REFERENCE_FILE
-from vsd_inspect.grader import arrays, categories as cat, jail, judge, lawkit, plan as planning, simulate, worker
+from vsd_inspect.grader import arrays, categories as cat, jail, judge, lawkit, outbuf, plan as planning, simulate, worker
 from vsd_inspect.grader.judge import load_laws
 from vsd_inspect.material import render_visible_test
 
 SEED = 20261126
 
 
+def _one(array: np.ndarray, shape: tuple, dtypes: tuple[str, ...], capacity: int | None = None):
+    """`array` saved by the worker's saver into a region of a fresh buffer, read back."""
+    buffer = outbuf.OutputBuffer(1 << 20)
+    region = (0, capacity or outbuf.OUT_HEADER + 8 * max(1, int(np.prod(shape))))
+    worker._saver(np, buffer.fd, {"y": region})("y", array)
+    try:
+        return arrays.load_array(buffer, region, shape, dtypes)
+    finally:
+        buffer.close()
+
+
 @pytest.mark.parametrize(
     "array",
     [
-        np.zeros(3),
-        np.zeros((2, 3), np.float32),
-        np.zeros((2, 3)).T,  # saved in Fortran order
-        np.zeros(6, np.int8),
-        np.zeros((1, 2, 3)),
-        np.zeros(()),
-        np.zeros((2, 3), ">f8"),
+        np.arange(3.0),
+        np.arange(6, dtype=np.float32).reshape(2, 3),
+        np.arange(6.0).reshape(2, 3).T,  # Fortran order: written in C order, the same values
+        np.arange(12.0).reshape(3, 4)[::2, 1:],  # a strided view
+        np.arange(6, dtype=np.int8),
+        np.arange(6.0).reshape(1, 2, 3),
+        np.array(2.5),
+        np.arange(6.0, dtype=">f8").reshape(2, 3),  # big-endian: read as written
     ],
 )
-def test_fast_header_agrees_with_numpys_parser(array: np.ndarray) -> None:
-    f = io.BytesIO()
-    np.save(f, array)
-    data = f.getvalue()
-    g = io.BytesIO(data)
-    np.lib.format.read_magic(g)
-    shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(g)
-    assert arrays._SAVED_HEADER.fullmatch(data, 10, g.tell()) is not None  # the fast path was taken
-    assert arrays._header(data) == (tuple(shape), fortran_order, dtype, g.tell())
+def test_an_output_reads_back_as_the_worker_saved_it(array: np.ndarray) -> None:
+    got, why = _one(array, array.shape, (array.dtype.name,))
+    assert why == "" and got.dtype == array.dtype and got.shape == array.shape and np.array_equal(got, array)
+    assert not got.flags.writeable  # the judge's own copy, read-only
 
 
-def test_a_header_np_save_never_writes_goes_to_numpys_parser() -> None:
-    f = io.BytesIO()
-    np.save(f, np.zeros((1, 2, 3)))
-    sloppy = f.getvalue().replace(b"(1, 2, 3)", b"(1,, 2,3)")
-    assert arrays._SAVED_HEADER.fullmatch(sloppy, 10, 128) is None
-    with pytest.raises(ValueError):
-        arrays._header(sloppy)
+def test_a_region_nobody_wrote_is_missing_and_so_is_a_cleared_one() -> None:
+    buffer = outbuf.OutputBuffer(1 << 16, mapped=True)
+    try:
+        assert arrays.load_array(buffer, (0, 4096), (4,), ("float64",)) == (None, "missing")
+        worker._saver(np, buffer.fd, {"y": (0, 4096)})("y", np.zeros(4))
+        assert arrays.load_array(buffer, (0, 4096), (4,), ("float64",))[1] == ""
+        buffer.poison(4096)
+        assert arrays.load_array(buffer, (0, 4096), (4,), ("float64",)) == (None, "missing")
+        assert buffer.read(0, 4096) == b"\xff" * 4096  # not a byte of the last grading is left
+    finally:
+        buffer.close()
 
 
-def test_fortran_order_output_is_read_as_saved(tmp_path) -> None:
-    y = np.arange(12.0).reshape(3, 4).T
-    np.save(tmp_path / "y.npy", y)
-    got, why = arrays.load_array(tmp_path / "y.npy", (4, 3), ("float64",))
-    assert why == "" and np.array_equal(got, y)
+def test_a_wrong_shape_or_dtype_is_named_from_the_header() -> None:
+    assert _one(np.zeros(5), (4,), ("float64",))[1] == "has shape (5,); input (4,)"
+    assert _one(np.zeros(4, np.float16), (4,), ("float32", "float64"))[1] == "has dtype float16; expected float32 or float64"
+    # Too big for its region: the header alone says what it was.
+    assert _one(np.zeros(4000), (4,), ("float64",))[1] == "has shape (4000,); input (4,)"
+    assert _one(np.zeros([1] * 64), (4,), ("float64",))[1] == f"has shape {(1,) * 64}; input (4,)"
 
 
-def test_trailing_bytes_make_a_bad_output(tmp_path) -> None:
-    np.save(tmp_path / "y.npy", np.zeros(4))
-    with open(tmp_path / "y.npy", "ab") as f:
-        f.write(b"\0" * 8)
-    got, why = arrays.load_array(tmp_path / "y.npy", (4,), ("float64",))
-    assert got is None and "bytes of data" in why
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"[" * 5000 + b"]" * 5000,  # nested past the JSON parser's recursion limit
+        b'["<f8", [1099511627776]]',  # 2**40 elements claimed: refused by shape, nothing allocated
+        b'["O", [4]]',  # an object dtype
+        b'["<f8", [4.0]]',
+        b'["<f8", "4"]',
+        b'{"descr": "<f8"}',
+        b"\xff\xfe not json",
+        b'["(4,)f8", [4]]',  # a sub-array dtype
+        b'["<f8", null]',  # what the worker writes for a shape too long for the header
+    ],
+)
+def test_a_forged_header_is_a_bad_output_never_a_crash(payload: bytes) -> None:
+    buffer = outbuf.OutputBuffer(1 << 16)
+    try:
+        head = outbuf.OUT_MAGIC + len(payload[:400]).to_bytes(4, "little") + payload[:400]
+        import os
+
+        os.pwrite(buffer.fd, head, 0)
+        got, why = arrays.load_array(buffer, (0, 4096), (4,), ("float64",))
+        assert got is None and why not in ("", "missing"), why
+    finally:
+        buffer.close()
+
+
+def test_the_buffer_cannot_be_resized_and_data_past_the_cleared_part_is_seen() -> None:
+    import os
+
+    buffer = outbuf.OutputBuffer(1 << 16, mapped=True)
+    try:
+        if buffer.sealed:
+            with pytest.raises(OSError):
+                os.ftruncate(buffer.fd, 1 << 30)
+            with pytest.raises(OSError):
+                os.pwrite(buffer.fd, b"x", 1 << 16)  # past its end: it cannot grow
+        assert not buffer.written_past(8192)
+        os.pwrite(buffer.fd, b"x", 40000)  # a candidate's write past what the judge laid out
+        assert buffer.written_past(8192)
+        buffer.poison(8192)
+        assert buffer.written_past(8192)  # still there: such a buffer is closed, not reused
+    finally:
+        buffer.close()
 
 
 def _judging(tmp_path):
@@ -78,81 +128,43 @@ def _judging(tmp_path):
     for key, spec in hidden.views.items():
         given[key] = lawkit.view_of(given[spec["base"]], spec["view"])
     layer = simulate.load_layer(SEED_REFERENCE_FILE, "VarianceStabilizedDropout")
+    specs = arrays.output_specs(visible, vis_inputs, hidden)
+    layout = outbuf.layout(specs, given)
+    buffer = outbuf.OutputBuffer(layout.size)
+    save = worker._saver(np, buffer.fd, layout.for_worker(buffer.fd)["regions"])
     for session in sessions:
-        worker.run_session(np, layer, session, given, lambda key, a: np.save(tmp_path / f"{key}.npy", a), print)
-    judging = arrays.OutputJudge(tmp_path, visible, vis_inputs, laws, hidden, sessions)
-    return judging, {s["id"] for s in sessions}
+        worker.run_session(np, layer, session, given, save, print)
+    return arrays.OutputJudge(specs, visible, vis_inputs, laws, hidden), buffer, layout
 
 
-def _after_exit(judging: arrays.OutputJudge) -> arrays.OutputJudge:
-    """A judge of the same outputs that reads nothing before `result()`."""
-    return arrays.OutputJudge(judging.out_dir, judging.visible, judging.vis_inputs, judging.laws, judging.plan, [])
-
-
-def test_early_reads_give_the_verdict_of_reading_after_the_exit(tmp_path) -> None:
-    judging, ended = _judging(tmp_path)
-    late = _after_exit(judging)
-    judging.judge_ended(ended)
-    assert set(judging.judged) == set(judging.groups)  # every group judged while "running"
-    early_result, late_result = judging.result(), late.result()
-    assert early_result[1] is None and late_result[1] is None
-    assert early_result == late_result
-    vis_results, hid_results, _ = early_result[0]
-    assert all(r["passed"] for r in vis_results + hid_results)
-
-
-def test_a_group_read_half_written_is_read_again_after_the_exit(tmp_path) -> None:
-    judging, ended = _judging(tmp_path)
-    path = tmp_path / "h_low_y2.npy"
-    whole = path.read_bytes()
-    path.write_bytes(whole[: len(whole) // 2])  # the worker is still writing it
-    judging.judge_ended(ended)
-    assert "low" not in judging.judged and "visible" in judging.judged
-    path.write_bytes(whole)
-    judged, problem = judging.result()
+def test_the_reference_outputs_pass_every_check(tmp_path) -> None:
+    judging, buffer, layout = _judging(tmp_path)
+    judged, problem = judging.result(buffer, layout)
     assert problem is None
-    assert all(r["passed"] for r in judged[1])
+    vis_results, hid_results, figures = judged
+    assert all(r["passed"] for r in vis_results + hid_results) and figures
 
 
-def test_a_group_still_bad_after_the_exit_is_the_verdict(tmp_path) -> None:
-    judging, ended = _judging(tmp_path)
-    (tmp_path / "h_high_y1.npy").unlink()
-    judging.judge_ended(ended)
-    assert judging.result() == (None, ("missing", "h_high_y1"))
-    bad = _after_exit(judging)
-    np.save(tmp_path / "h_high_y1.npy", np.full(judging.inputs["h_high"].shape, np.nan))
-    judged, problem = bad.result()
-    assert judged is None and problem[0] == cat.BAD_OUTPUT and "NaN" in problem[1]
+def test_an_output_spoilt_before_the_end_is_the_verdict(tmp_path) -> None:
+    judging, buffer, layout = _judging(tmp_path)
+    import os
+
+    offset, _ = layout.regions["h_low_y1"]
+    nan = np.full(judging.inputs["h_low"].shape, np.nan)
+    os.pwrite(buffer.fd, nan.tobytes(), offset + outbuf.OUT_HEADER)  # an exit hook rewrites it
+    assert judging.result(buffer, layout) == (None, (cat.BAD_OUTPUT, "output h_low_y1 contains NaN or infinity"))
+    os.pwrite(buffer.fd, b"\0" * outbuf.OUT_HEADER, layout.regions["v_train_p0.3"][0])  # and wipes a header
+    assert judging.result(buffer, layout) == (None, ("missing", "v_train_p0.3"))
 
 
-def test_waiting_calls_back_until_the_process_ends_or_the_time_is_up() -> None:
+def test_waiting_ends_when_the_process_ends_or_the_time_is_up() -> None:
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
-    calls = []
     started = time.monotonic()
-    assert jail._wait_exit(proc, 5.0, lambda: calls.append(1)) is True
-    assert 0.2 < time.monotonic() - started < 4.0 and len(calls) > 10
+    assert jail._wait_exit(proc, 5.0) is True
+    assert 0.2 < time.monotonic() - started < 4.0
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
     try:
-        assert jail._wait_exit(proc, 0.1) is False  # no callback: one wait, then the answer
-        assert jail._wait_exit(proc, 0.1, lambda: None) is False
+        assert jail._wait_exit(proc, 0.1) is False
     finally:
         proc.kill()
         proc.wait()
-
-
-def test_files_changed_after_an_early_read_are_judged_as_they_are_at_the_end(tmp_path) -> None:
-    judging, ended = _judging(tmp_path)
-    judging.judge_ended(ended)
-    assert set(judging.judged) == set(judging.groups)
-    time.sleep(0.05)  # file times are coarse: let a clock tick pass, as an exit hook's delay would
-    np.save(tmp_path / "h_low_y1.npy", np.full(judging.inputs["h_low"].shape, np.nan))  # rewritten
-    judged, problem = judging.result()
-    assert judged is None and problem == (cat.BAD_OUTPUT, "output h_low_y1 contains NaN or infinity")
-
-
-def test_outputs_deleted_after_an_early_read_are_missing(tmp_path) -> None:
-    judging, ended = _judging(tmp_path)
-    judging.judge_ended(ended)
-    for path in tmp_path.glob("*.npy"):  # an exit hook wipes the output directory
-        path.unlink()
-    assert judging.result() == (None, ("missing", "v_train_p0.3"))

@@ -10,6 +10,7 @@ run against pool-started workers too (that module runs each test with both launc
 """
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -25,7 +26,7 @@ import pytest
 import vsd_inspect.concepts.vsd.laws as vsd_laws
 from vsd_inspect.api import grade_solution
 from vsd_inspect.constants import SEED_REFERENCE_FILE
-from vsd_inspect.grader import jail, judge, plan as planning, pool
+from vsd_inspect.grader import jail, judge, outbuf, plan as planning, pool
 from vsd_inspect.grader.categories import HarnessError, PASSED
 
 pytestmark = pytest.mark.skipif(bool(pool.available()), reason=f"no warm pool here: {pool.available()}")
@@ -91,15 +92,15 @@ def _layout(tmp_path: Path, source: str) -> tuple[Path, Path]:
     return run / "work", run / "io"
 
 
-def _launch(warm_pool, how: str, flags, source: str, tmp_path: Path, args=()):
+def _launch(warm_pool, how: str, flags, source: str, tmp_path: Path, args=(), pass_fds=()):
     """Run `source` as `python FLAGS main.py ARGS` in the jail, exec'd or forked; the result."""
     work, io = _layout(tmp_path, source)
     cmd = [sys.executable, *flags, str(work / "main.py"), *args]
     limits = jail.Limits()
     if how == "exec":
-        launch = jail.Launch(cmd, work, limits, [io])
+        launch = jail.Launch(cmd, work, limits, [io], pass_fds=pass_fds)
     else:
-        launch = pool.ForkLaunch(warm_pool.zygote(sys.executable, tuple(flags)), cmd, work, limits, [io])
+        launch = pool.ForkLaunch(warm_pool.zygote(sys.executable, tuple(flags)), cmd, work, limits, [io], pass_fds=pass_fds)
     t0 = time.monotonic()
     proc = launch.process()
     proc.stdin.close()
@@ -128,6 +129,40 @@ def test_a_zygote_child_sees_what_an_exec_child_sees(warm_pool, tmp_path, flags)
         assert fork_facts["pid_ppid"] == [1, 0]
         assert fork_facts["status"]["CapEff"] == "0000000000000000" and fork_facts["status"]["NoNewPrivs"] == "1"
         assert set(fork_applied) >= {"pid-namespace", "minimal-root", "no-capabilities", "pids-cgroup"}
+
+
+PASSED = r'''
+import os, sys
+fd = int(sys.argv[1])
+os.pwrite(fd, sys.argv[2].encode(), 0)
+fds = sorted(os.listdir("/proc/self/fd"))
+open(os.path.join(sys.argv[3], "fds"), "w").write(" ".join(fds))
+'''
+
+
+@pytest.mark.parametrize("low", [False, True], ids=["its-own-number", "a-low-number"])
+def test_a_passed_descriptor_arrives_at_its_number_and_nothing_else_does(warm_pool, tmp_path, low):
+    """The worker's output buffer, exec'd or forked: open at the judge's number (a low one may be
+    one the zygote's child holds other descriptors at until then), writable, the only extra."""
+    listings = {}
+    for how in ("exec", "fork"):
+        buffer = outbuf.OutputBuffer(4096)
+        fd = buffer.fd
+        if low:  # the lowest free number: where the zygote received the child's pipes
+            fd = fcntl.fcntl(buffer.fd, fcntl.F_DUPFD_CLOEXEC, 3)
+        try:
+            io = tmp_path / "run" / "io"
+            result, _, _ = _launch(warm_pool, how, WORKER_FLAGS, PASSED, tmp_path, [str(fd), how, str(io)], (fd,))
+            assert result.returncode == 0, how
+            assert buffer.read(0, len(how)) == how.encode()
+            listings[how] = (io / "fds").read_text().split()
+        finally:
+            if fd != buffer.fd:
+                os.close(fd)
+            buffer.close()
+        # The three streams, the descriptor passed and the listing's own: nothing else.
+        assert {"0", "1", "2", str(fd)} < set(listings[how]) and len(listings[how]) == 5, listings
+    assert listings["exec"] == listings["fork"]
 
 
 # How a script can end, and what an exec'd child leaves behind for each: its exit status, its

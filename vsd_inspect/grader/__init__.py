@@ -5,4 +5,4 @@ Inspect scorer (on the host or copied into a `grader` sandbox), in the `vsd-insp
 behind `grade_solution` for RL loops. Entry point: `judge.grade()`.
 """
 
-GRADER_VERSION = "2.0.0"
+GRADER_VERSION = "2.1.0"

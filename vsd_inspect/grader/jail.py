@@ -47,14 +47,12 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .categories import HarnessError
 
 _PIDS_CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
-_POLL_SECONDS = 0.002  # how often `finish` calls its `while_waiting`
 
 # What the namespaces hide wherever a read-only view would show them: the grader package
 # (copied as `vsd_grader` into a grader sandbox, or `vsd_inspect/grader` in the project), the package
@@ -642,12 +640,18 @@ def note_failed_start(why: str) -> None:
 
 
 def start(
-    cmd: list[str], cwd: Path, limits: Limits, writable: list[Path] | None = None, niceness: int = 0
+    cmd: list[str],
+    cwd: Path,
+    limits: Limits,
+    writable: list[Path] | None = None,
+    niceness: int = 0,
+    pass_fds: tuple[int, ...] = (),
 ) -> tuple[subprocess.Popen, _PidsCgroup, list[str]]:
     """Start the worker in its own session with every limit set before exec.
 
     writable: as in `prepare`. niceness: a lower scheduling priority, for a process that is
-    not on the grading's critical path.
+    not on the grading's critical path. pass_fds: descriptors the process keeps (at the same
+    numbers), as Popen's: the worker's output buffer.
     """
     cgroup, plan, applied = prepare(cmd, cwd, limits, writable)
     report_r, report_w = os.pipe() if plan is not None else (-1, -1)
@@ -667,6 +671,7 @@ def start(
             start_new_session=True,
             preexec_fn=before_exec,
             close_fds=True,
+            pass_fds=pass_fds,
         )
     except (OSError, subprocess.SubprocessError) as ex:
         cgroup.kill_all()
@@ -688,19 +693,25 @@ class Launch:
     thread that started it ends, not the process."""
 
     def __init__(
-        self, cmd: list[str], cwd: Path, limits: Limits, writable: list[Path] | None = None, niceness: int = 0
+        self,
+        cmd: list[str],
+        cwd: Path,
+        limits: Limits,
+        writable: list[Path] | None = None,
+        niceness: int = 0,
+        pass_fds: tuple[int, ...] = (),
     ) -> None:
         self.limits = limits
         self.applied: list[str] = []
         self._started: tuple[subprocess.Popen, _PidsCgroup, list[str]] | None = None
         self._error: BaseException | None = None
         self._ready, self._release = threading.Event(), threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(cmd, cwd, writable, niceness), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(cmd, cwd, writable, niceness, pass_fds), daemon=True)
         self._thread.start()
 
-    def _run(self, cmd: list[str], cwd: Path, writable: list[Path] | None, niceness: int) -> None:
+    def _run(self, cmd: list[str], cwd: Path, writable: list[Path] | None, niceness: int, pass_fds: tuple[int, ...]) -> None:
         try:
-            self._started = start(cmd, cwd, self.limits, writable, niceness)
+            self._started = start(cmd, cwd, self.limits, writable, niceness, pass_fds)
             self.applied = self._started[2]
         except BaseException as ex:
             self._error = ex
@@ -733,16 +744,14 @@ class Launch:
         else:
             threading.Thread(target=kill_when_started, daemon=True).start()
 
-    def finish(
-        self, started: float, wait: bool = True, while_waiting: Callable[[], None] | None = None
-    ) -> RunResult | None:
+    def finish(self, started: float, wait: bool = True) -> RunResult | None:
         """`finish()` the process (None when it never started)."""
         self._ready.wait()
         try:
             if self._started is None:
                 return None
             proc, cgroup, _ = self._started
-            return finish(proc, cgroup, self.limits, started, wait, while_waiting)
+            return finish(proc, cgroup, self.limits, started, wait)
         finally:
             self._release.set()
             self._thread.join()
@@ -767,11 +776,9 @@ def _read_report(r: int, w: int) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-def _wait_exit(proc: subprocess.Popen, seconds: float, while_waiting: Callable[[], None] | None = None) -> bool:
+def _wait_exit(proc: subprocess.Popen, seconds: float) -> bool:
     """True when the process exited within `seconds`. A pidfd wakes us the moment it exits;
-    Popen.wait(timeout) polls with sleeps of up to 50 ms, which a grading would pay twice.
-    `while_waiting` is called every few milliseconds until then."""
-    deadline = time.monotonic() + seconds
+    Popen.wait(timeout) polls with sleeps of up to 50 ms, which a grading would pay twice."""
     try:
         fd = os.pidfd_open(proc.pid)
     except (AttributeError, OSError):
@@ -781,12 +788,7 @@ def _wait_exit(proc: subprocess.Popen, seconds: float, while_waiting: Callable[[
         except subprocess.TimeoutExpired:
             return False
     try:
-        while True:
-            left = max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([fd], [], [], left if while_waiting is None else min(left, _POLL_SECONDS))
-            if ready or while_waiting is None or time.monotonic() >= deadline:
-                break
-            while_waiting()
+        ready, _, _ = select.select([fd], [], [], seconds)
     finally:
         os.close(fd)
     return bool(ready) or proc.poll() is not None
@@ -798,15 +800,14 @@ def finish(
     limits: Limits,
     started: float,
     wait: bool = True,
-    while_waiting: Callable[[], None] | None = None,
 ) -> RunResult:
-    """Wait for the worker up to the wall limit (not at all when `wait` is False), calling
-    `while_waiting` every few milliseconds meanwhile, then kill its whole group and cgroup.
+    """Wait for the worker up to the wall limit (not at all when `wait` is False), then kill
+    its whole group and cgroup.
     Interrupted while waiting (a SIGTERM made SystemExit, a KeyboardInterrupt), it still kills
     them before the interruption goes on."""
     try:
         left = max(0.0, limits.wall_seconds - (time.monotonic() - started))
-        timed_out = wait and not _wait_exit(proc, left, while_waiting)
+        timed_out = wait and not _wait_exit(proc, left)
     finally:
         try:
             os.killpg(proc.pid, signal.SIGKILL)

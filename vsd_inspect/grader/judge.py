@@ -23,7 +23,6 @@ import json
 import os
 import secrets
 import select
-import stat
 import sys
 import tempfile
 import threading
@@ -31,7 +30,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from . import GRADER_VERSION, categories as cat, integrity, jail
+from . import GRADER_VERSION, categories as cat, integrity, jail, outbuf
 from .categories import HarnessError
 from .safe_read import read_capped
 
@@ -259,7 +258,6 @@ def _run_directory():
         for d in ("work", "io", "judge"):
             (run / d).mkdir()
         scratch = jail.scratch_mount(run / "io")
-        (run / "io" / "out").mkdir()
         yield run
     finally:
         defer = getattr(_LAUNCHER.get(), "defer", None)
@@ -283,55 +281,77 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
     # A launcher whose processes start in milliseconds (the warm pool's) starts the user-run
     # once the worker has its inputs, off the way to them; an exec'd one needs its head start.
     user_run_later = getattr(launch, "quick_start", False)
+    # The outputs' buffer: the pool's (reused, cleared) or a fresh one, passed to the worker only.
+    take, give_back = getattr(launch, "take_buffer", None), getattr(launch, "give_back_buffer", None)
+    buffer = take(limits.file_bytes) if take else outbuf.OutputBuffer(limits.file_bytes)
     t0 = time.monotonic()
-    worker = launch(
-        [python, "-I", "-S", str(cand / "main.py"), str(io_dir), _numpy_home(), spec["class_name"]], cand, limits
-    )
-    user_cmd = [python, "-E", "-s", "test_dropout.py", "--json", _USER_REPORT]
-    user_run, while_waiting = None, None
+    user_run, worker, layout, judging, started = None, None, None, None, False
     try:
-        if not user_run_later:
-            user_run = launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
-        # While both start and import numpy, this process imports it too and draws the inputs.
-        from . import arrays, lawkit, plan as planning
+        worker = launch(
+            [python, "-I", "-S", str(cand / "main.py"), str(io_dir), _numpy_home(), spec["class_name"]],
+            cand,
+            limits,
+            pass_fds=(buffer.fd,),
+        )
+        user_cmd = [python, "-E", "-s", "test_dropout.py", "--json", _USER_REPORT]
+        try:
+            if not user_run_later:
+                user_run = launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
+            # While both start and import numpy, this process imports it too and draws the inputs.
+            from . import arrays, lawkit, plan as planning
 
-        laws = load_laws(spec["concept"])
-        visible, vis_inputs = _visible(expected_test, own)
-        hidden = planning.build(laws, spec["param"], v.seed)
-        inputs = {f"v_{k}": a for k, a in vis_inputs.items()} | hidden.inputs
-        sessions = _visible_sessions(visible.CALLS) + hidden.sessions
-        worker_plan = {"inputs": arrays.write_inputs(io_dir / "inputs.bin", inputs), "views": hidden.views, "sessions": sessions}
-        (io_dir / "plan.json").write_text(json.dumps(worker_plan))
-        judging = arrays.OutputJudge(io_dir / "out", visible, vis_inputs, laws, hidden, sessions)
-        follower = _StatusFollower(io_dir / "status.log", sessions)
-        while_waiting = lambda: judging.judge_ended(follower.poll())  # noqa: E731
-        proc, v.worker["limits"] = worker.process(), worker.applied
-        if user_run is not None:
-            user_run.process()
-        if not _wait_ready(proc, limits.wall_seconds):
-            raise HarnessError(f"the worker interpreter ({python}) did not start with numpy")
-        try:
-            proc.stdin.write(b"go\n")
-            proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            pass  # the worker already died; its missing outputs say so
-        if user_run_later:
-            user_run = launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
-    finally:
-        try:
-            result = worker.finish(t0, while_waiting=while_waiting)
-        except BaseException:  # interrupted: kill the user-run too, without waiting for it
+            laws = load_laws(spec["concept"])
+            visible, vis_inputs = _visible(expected_test, own)
+            hidden = planning.build(laws, spec["param"], v.seed)
+            inputs = {f"v_{k}": a for k, a in vis_inputs.items()} | hidden.inputs
+            sessions = _visible_sessions(visible.CALLS) + hidden.sessions
+            specs = arrays.output_specs(visible, vis_inputs, hidden)
+            layout = outbuf.layout(specs, inputs)
+            if layout.size > buffer.size:
+                raise HarnessError(f"the outputs need {layout.size} bytes; the buffer has {buffer.size}")
+            worker_plan = {
+                "inputs": arrays.write_inputs(io_dir / "inputs.bin", inputs),
+                "views": hidden.views,
+                "sessions": sessions,
+                "out": layout.for_worker(buffer.fd),
+            }
+            (io_dir / "plan.json").write_text(json.dumps(worker_plan))
+            judging = arrays.OutputJudge(specs, visible, vis_inputs, laws, hidden)
+            proc, v.worker["limits"] = worker.process(), worker.applied
             if user_run is not None:
-                user_run.finish(t0, wait=False)
-            raise
-        if user_run_later and user_run is not None:
-            user_run.process()  # raises, as it would have earlier, if it could not start
-        user_result = user_run.finish(t0) if user_run is not None else None
+                user_run.process()
+            if not _wait_ready(proc, limits.wall_seconds):
+                raise HarnessError(f"the worker interpreter ({python}) did not start with numpy")
+            try:
+                proc.stdin.write(b"go\n")
+                proc.stdin.flush()
+            except (BrokenPipeError, OSError):
+                pass  # the worker already died; its missing outputs say so
+            if user_run_later:
+                user_run = launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
+            started = True
+        finally:
+            try:
+                result = worker.finish(t0)
+                if started:  # the outputs, checked while the user-run goes on
+                    judged, problem = judging.result(buffer, layout)
+            except BaseException:  # interrupted: kill the user-run too, without waiting for it
+                if user_run is not None:
+                    user_run.finish(t0, wait=False)
+                raise
+            if user_run_later and user_run is not None:
+                user_run.process()  # raises, as it would have earlier, if it could not start
+            user_result = user_run.finish(t0) if user_run is not None else None
+    finally:
+        # Reused only when every process that could reach it is known to be dead.
+        if give_back is not None and worker is not None and _all_killed(worker.applied):
+            give_back(buffer, layout.size if layout is not None else buffer.size)
+        else:
+            buffer.close()
     v.worker.update(returncode=result.returncode, seconds=round(result.seconds, 3))
     v.worker["stderr_tail"] = _tail(io_dir / "stderr.log", limits.log_bytes)
     status = _read_status(io_dir / "status.log")
 
-    judged, problem = judging.result()
     if problem is None and result.timed_out:
         problem = (cat.TIMEOUT, f"the worker ran past the {limits.wall_seconds:g} s wall-time limit")
     sessions = status.get("sessions", {})
@@ -368,6 +388,12 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
     v.add("visible", "python test_dropout.py, run as a user runs it", user_ok, user_measured, "passes", "visible")
     if not user_ok:
         v.fail(cat.TESTS_FAILED, f"the visible test, run as `python test_dropout.py`, {user_measured}", None)
+
+
+def _all_killed(applied: list[str]) -> bool:
+    """Whether the jail guarantees that every process of a run was killed at its end (its PID
+    namespace, or its pids cgroup): only then may another grading reuse what it could write."""
+    return "pid-namespace" in applied or "pids-cgroup" in applied
 
 
 def _read_regular(path: Path, cap: int, tail: bool = False) -> bytes | None:
@@ -423,57 +449,6 @@ def _replay(data: bytes, status: dict) -> None:
                 status.setdefault("calls", {})[key] = outcome
             case ["done"]:
                 status["done"] = True
-
-
-class _StatusFollower:
-    """The sessions the worker has ended so far, for judging early; once the worker logs
-    that it is done, all of them (its exit can take a while). It reads only what the log
-    gained since the last look, and starts over whenever the file is not the one it was
-    reading (replaced, truncated, not a regular file): the verdict never rests on it, it
-    reads the whole log again at the end."""
-
-    def __init__(self, path: Path, sessions: list[dict]) -> None:
-        self.path, self.ended = path, set()
-        self.all = {s["id"] for s in sessions}
-        self._file: tuple | None = None  # (device, inode) being read
-        self._offset, self._partial, self._status = 0, b"", {}
-
-    def poll(self) -> set[str]:
-        try:
-            st = os.lstat(self.path)
-        except OSError:
-            return self.ended
-        if (st.st_dev, st.st_ino) != self._file or st.st_size < self._offset:
-            self._file, self._offset, self._partial, self._status = (st.st_dev, st.st_ino), 0, b"", {}
-        if st.st_size == self._offset or st.st_size > _STATUS_CAP:
-            return self.ended
-        data = _read_from(self.path, self._offset, _STATUS_CAP - self._offset)
-        if data is None:
-            self._file = None
-            return self.ended
-        self._offset += len(data)
-        lines = (self._partial + data).split(b"\n")
-        self._partial = lines.pop()
-        _replay(b"\n".join(lines), self._status)
-        sessions = self._status.get("sessions", {})
-        self.ended = self.all if self._status.get("done") else {k for k, o in sessions.items() if o != "started"}
-        return self.ended
-
-
-def _read_from(path: Path, offset: int, cap: int) -> bytes | None:
-    """Up to `cap` bytes of a regular file from `offset`, never following a link or blocking."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return os.pread(fd, cap, offset)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _diagnose(problem: tuple[str, str], result: jail.RunResult, status: dict, limits) -> tuple[str, str]:

@@ -47,7 +47,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from . import jail
+from . import jail, outbuf
 from .categories import HarnessError
 
 ZYGOTE_SCRIPT = Path(__file__).with_name("zygote.py")
@@ -55,6 +55,7 @@ START_SECONDS = 60.0  # a zygote's start: an interpreter and numpy, however load
 CALL_SECONDS = 30.0  # one request: a fork, or the reap of a child that has already exited
 REPORT_SECONDS = 60.0  # a child's report that it entered its jail (a cgroup join waits on the kernel)
 MAX_DEFERRED_CLEANUPS = 8  # run directories waiting to be removed before a grading removes its own
+MAX_FREE_BUFFERS = 4  # cleared output buffers kept for the next gradings
 # The zygote's own environment, on top of the scrubbed one (a child gets exactly the scrubbed
 # one): glibc's malloc in 2 MiB pages where the kernel allows it, read once at its start.
 ZYGOTE_ENV = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
@@ -238,6 +239,7 @@ class ForkLaunch:
         limits: jail.Limits,
         writable: list[Path] | None = None,
         niceness: int = 0,
+        pass_fds: tuple[int, ...] = (),
     ) -> None:
         _, _, argv = split_command(cmd)
         self.limits = limits
@@ -257,6 +259,7 @@ class ForkLaunch:
             "plan": None if self._plan is None else {"cwd": self._plan.cwd, "ops": self._plan.ops},
             "limits": asdict(limits),
             "niceness": niceness,
+            "pass_fds": list(pass_fds),  # after the four below, each kept at this number
         }
         ours: list[int] = []  # stdin's write end, stdout's read end, the report's read end
         theirs: list[int] = []  # what the child gets as stdin, stdout, stderr, report
@@ -271,7 +274,7 @@ class ForkLaunch:
             report_r, report_w = os.pipe()
             ours.append(report_r)
             theirs.append(report_w)
-            reply = zygote.call(request, theirs)
+            reply = zygote.call(request, theirs + list(pass_fds))
         except BaseException:
             for fd in ours:
                 os.close(fd)
@@ -316,7 +319,7 @@ class ForkLaunch:
                 pass
             self._cgroup.kill_all()
 
-    def finish(self, started: float, wait: bool = True, while_waiting=None) -> jail.RunResult | None:
+    def finish(self, started: float, wait: bool = True) -> jail.RunResult | None:
         """`jail.finish` on the child: wait up to the wall limit, kill its group and cgroup,
         reap it (None when it never started, as `jail.Launch.finish`). Raises ZygoteLost when
         its zygote died meanwhile."""
@@ -326,14 +329,14 @@ class ForkLaunch:
             return None
         if self._state in ("forked", "running"):
             self._close_report()
-            self._result = self._end(wait, started, while_waiting)
+            self._result = self._end(wait, started)
         return self._result
 
-    def _end(self, wait: bool, started: float, while_waiting=None) -> jail.RunResult:
+    def _end(self, wait: bool, started: float) -> jail.RunResult:
         proc = self._proc
         self._state = "ending"  # still killable (`kill`) until it has been reaped
         try:
-            result = jail.finish(proc, self._cgroup, self.limits, started, wait, while_waiting)
+            result = jail.finish(proc, self._cgroup, self.limits, started, wait)
         finally:
             for stream in (proc.stdin, proc.stdout):
                 try:
@@ -397,22 +400,41 @@ class GradingLauncher:
         self.cancelled = False
 
     def __call__(
-        self, cmd: list[str], cwd: Path, limits: jail.Limits, writable: list[Path] | None = None, niceness: int = 0
+        self,
+        cmd: list[str],
+        cwd: Path,
+        limits: jail.Limits,
+        writable: list[Path] | None = None,
+        niceness: int = 0,
+        pass_fds: tuple[int, ...] = (),
     ):
         with self._lock:
             if self.cancelled:
                 raise HarnessError("the grading was cancelled")
         if self.pool is None:
-            launch = jail.Launch(cmd, cwd, limits, writable, niceness)
+            launch = jail.Launch(cmd, cwd, limits, writable, niceness, pass_fds)
         else:
             python, flags, _ = split_command(cmd)
-            launch = ForkLaunch(self.pool.zygote(python, flags), cmd, cwd, limits, writable, niceness)
+            launch = ForkLaunch(self.pool.zygote(python, flags), cmd, cwd, limits, writable, niceness, pass_fds)
         with self._lock:
             self.launches.append(launch)
             cancelled = self.cancelled
         if cancelled:  # cancelled while it started
             launch.kill()
         return launch
+
+    @property
+    def take_buffer(self):
+        """With a pool: an output buffer from its free list (cleared), or a new one."""
+        if self.pool is None:
+            raise AttributeError("take_buffer")
+        return self.pool.take_buffer
+
+    @property
+    def give_back_buffer(self):
+        if self.pool is None:
+            raise AttributeError("give_back_buffer")
+        return self.pool.give_back_buffer
 
     @property
     def defer(self):
@@ -476,6 +498,7 @@ class WarmPool:
         self.closed = False
         self.restarts = 0
         self.cleanup_errors: list[str] = []
+        self._buffers: list[outbuf.OutputBuffer] = []  # cleared, ready for a worker
         self._cleanups: queue.Queue = queue.Queue()
         self._cleaner = threading.Thread(target=self._clean, name="vsd-pool-cleaner", daemon=True)
         self._cleaner.start()
@@ -494,6 +517,38 @@ class WarmPool:
             cleanup()
         else:
             self._cleanups.put(cleanup)
+
+    def take_buffer(self, size: int) -> outbuf.OutputBuffer:
+        """A cleared output buffer of `size` bytes: one a grading gave back, or a new one."""
+        with self._lock:
+            while self._buffers:
+                buffer = self._buffers.pop()
+                if buffer.size == outbuf.OutputBuffer.rounded(size):
+                    return buffer
+                buffer.close()
+        return outbuf.OutputBuffer(size, mapped=True)
+
+    def give_back_buffer(self, buffer: outbuf.OutputBuffer, extent: int) -> None:
+        """A buffer whose grading is over and whose processes are all dead: cleared (on the
+        cleaner thread) and kept for another grading, or closed when anything was written
+        past what the judge cleared (only a candidate does that) or enough are kept."""
+
+        def clear() -> None:
+            try:
+                if buffer.written_past(extent):
+                    buffer.close()
+                    return
+                buffer.poison(extent)
+            except BaseException:
+                buffer.close()
+                raise
+            with self._lock:
+                if self.closed or len(self._buffers) >= MAX_FREE_BUFFERS:
+                    buffer.close()
+                else:
+                    self._buffers.append(buffer)
+
+        self.defer(clear)
 
     def zygote(self, python: str, flags: tuple[str, ...]) -> Zygote:
         from .judge import _numpy_home
@@ -528,6 +583,9 @@ class WarmPool:
                 return
             self.closed = True
             zygotes, self._zygotes = list(self._zygotes.values()), {}
+            buffers, self._buffers = self._buffers, []
+        for buffer in buffers:
+            buffer.close()
         for zygote in zygotes:
             zygote.close()
         if os.getpid() == self._owner:

@@ -5,20 +5,29 @@ This file is copied beside the candidate's dropout.py into a fresh directory and
 .pth file, sitecustomize or user site runs; the only directories added to the standard library's
 path are numpy's parent and, last, the candidate's own. It imports only the standard library,
 numpy and the candidate.
-It judges nothing: it writes each returned array to IO_DIR/out/<key>.npy (no pickle) and
-appends its progress to IO_DIR/status.log, one JSON event per line; the judge process, which
-never imports the candidate, reads and checks them. Anything the candidate does here (print,
-exit, patch, lie in the status) can at most lose outputs, and a missing output fails the grading.
+It judges nothing: it writes each returned array into its region of the output buffer (a
+file descriptor the judge passed it: a header, then the raw bytes; no pickle) and appends its
+progress to IO_DIR/status.log, one JSON event per line; the judge process, which never imports
+the candidate, reads and checks them once it has exited (`outbuf.py`). Anything the candidate
+does here (print, exit, patch, lie in the status, write the buffer) can at most lose or spoil
+outputs, and a missing or spoilt output fails the grading.
 
 Protocol on stdout (before the candidate is imported): one line "ready". Then it waits for
-one line on stdin, by which time the judge has written IO_DIR/plan.json (the sessions, and
-where each input lies in IO_DIR/inputs.bin), and exits when done.
+one line on stdin, by which time the judge has written IO_DIR/plan.json (the sessions, where
+each input lies in IO_DIR/inputs.bin, the buffer's descriptor and each output's region), and
+exits when done.
 """
 
 import atexit
 import json
 import os
 import sys
+
+# An output's region in the buffer: OUT_HEADER bytes (OUT_MAGIC, the length of what follows as
+# 4 little-endian bytes, then JSON [dtype.str, shape]), then the array's bytes in C order. The
+# header is written after the bytes, so a region whose header is there holds what it describes
+# (the judge poisons a reused buffer first: a region nobody wrote reads as missing).
+OUT_MAGIC, OUT_HEADER = b"VSDOUT1\n", 512
 
 
 def _describe(ex: BaseException) -> str:
@@ -142,6 +151,25 @@ def _add_views(arrays, views):
         arrays[key] = view.T if "T" in spec["view"] else view
 
 
+def _saver(np, fd, regions):
+    """`save(key, array)`: the array's bytes, then its header, into the key's region. An array
+    that does not fit (a wrong shape, too many dimensions) gets its header alone: the judge
+    reports what it is from that."""
+
+    def save(key, array):
+        offset, capacity = regions[key]
+        if not array.flags.c_contiguous:
+            array = array.copy(order="C")
+        header = json.dumps([array.dtype.str, list(array.shape)]).encode()
+        if len(header) > OUT_HEADER - len(OUT_MAGIC) - 4:
+            header = json.dumps([array.dtype.str, None]).encode()
+        if array.nbytes <= capacity - OUT_HEADER and array.nbytes:
+            os.pwrite(fd, array.data.cast("B") if array.ndim else array.tobytes(), offset + OUT_HEADER)
+        os.pwrite(fd, OUT_MAGIC + len(header).to_bytes(4, "little") + header, offset)
+
+    return save
+
+
 def _event_log(io_dir):
     """Append-only progress events, one JSON line per write: a process that dies mid-run
     leaves every event before its death, at the cost of one system call each."""
@@ -155,7 +183,6 @@ def _event_log(io_dir):
 
 def main() -> int:
     io_dir, numpy_parent, class_name = sys.argv[1], sys.argv[2], sys.argv[3]
-    out_dir = os.path.join(io_dir, "out")
     sys.path.append(numpy_parent)
     # The candidate's directory goes last, so it can shadow nothing the worker imports.
     sys.path.append(os.path.dirname(os.path.abspath(__file__)))
@@ -188,10 +215,7 @@ def main() -> int:
             plan = json.load(f)
         arrays = _read_inputs(np, io_dir, plan["inputs"])
         _add_views(arrays, plan["views"])
-
-        def save(key, array):
-            np.save(os.path.join(out_dir, key + ".npy"), array, allow_pickle=False)
-
+        save = _saver(np, plan["out"]["fd"], plan["out"]["regions"])
         for session in plan["sessions"]:
             log("session", session["id"], "started")
             try:

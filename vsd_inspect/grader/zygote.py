@@ -6,8 +6,9 @@ test run as a user runs it), in the scrubbed environment, in a session of its ow
 json, numpy and numpy.random (what both of those scripts import before or soon after the
 candidate) and the jail's code, then waits on CTL_FD (a unix socket to the judge) for requests:
 
-  spawn  {argv, orig_argv, cwd, env, umask, cgroup, plan, limits, niceness} with four file
-         descriptors (stdin, stdout, stderr, a report pipe): fork a child that does what exec
+  spawn  {argv, orig_argv, cwd, env, umask, cgroup, plan, limits, niceness, pass_fds} with four
+         file descriptors (stdin, stdout, stderr, a report pipe) and one per number in pass_fds
+         (kept open at that number: the worker's output buffer): fork a child that does what exec
          would have done — the same jail as `jail.start` (`jail.enter`: the pids cgroup, the
          namespaces and minimal root, the limits) — then runs the script as __main__ in place
          (no exec), so it skips the interpreter's start and numpy's import. Replies {pid}.
@@ -27,7 +28,8 @@ it reads them, after the child has started (tests/test_pool.py searches a zygote
 memory for them). What a child has, so that it sees what a freshly exec'd interpreter would see
 (tests/test_pool.py compares the two, fact by fact):
 
-  file descriptors  0, 1, 2 from the request, nothing else (the control socket closed first)
+  file descriptors  0, 1, 2 and those passed, from the request, at the numbers it asks for;
+                    nothing else (the control socket closed first)
   environment, cwd, umask, session   the request's; a session and process group of its own
   sys.argv, sys.orig_argv, sys.path, sys.flags  as `python FLAGS SCRIPT ARGS` sets them
   sys.modules       what the interpreter loads at start plus json, numpy, numpy.random and what
@@ -119,6 +121,7 @@ class _Tools:
         import atexit
         import builtins
         import ctypes
+        import fcntl
         import gc
         import importlib.machinery
         import importlib.util
@@ -144,6 +147,7 @@ class _Tools:
         self.SourceFileLoader = importlib.machinery.SourceFileLoader
         self.traceback = traceback
         self.ctypes = ctypes
+        self.fcntl = fcntl
         self.weakref = weakref
         self.libc = ctypes.CDLL(None, use_errno=True)
         self.teardown_builtins = _teardown_builtins()
@@ -231,8 +235,8 @@ def _serve(ctl_fd: int):
         try:
             request = json.loads(data)
             op = request["op"]
-            if op == "spawn" and len(fds) != 4:
-                raise ValueError(f"a spawn needs 4 file descriptors, got {len(fds)}")
+            if op == "spawn" and len(fds) != 4 + len(request.get("pass_fds", [])):
+                raise ValueError(f"a spawn needs 4 file descriptors and those it passes, got {len(fds)}")
         except Exception as ex:  # a bad request is the judge's bug: say so, keep serving
             op, reply = None, {"error": f"{type(ex).__name__}: {ex}"}
         if op == "spawn":
@@ -296,12 +300,22 @@ def _become(tools: _Tools, zygote: int, as_init: bool, request: dict, fds: list[
     """In the child: what exec would have done, then the interpreter's state as a fresh
     `python FLAGS SCRIPT` has it. Returns the tools, __main__, the script's path and source."""
     ctypes, jail = tools.ctypes, tools.jail
-    stdin, stdout, stderr, report = fds
+    stdin, stdout, stderr, report = fds[:4]
     for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2)):
         os.dup2(fd, target)
     for fd in (stdin, stdout, stderr):
         if fd > 2:
             os.close(fd)
+    # The descriptors it passes, at the numbers asked for (as Popen's pass_fds keeps them):
+    # the report and each of them moved above every such number first, so none is overwritten.
+    keep = [int(t) for t in request.get("pass_fds", [])]
+    if any(t < 3 for t in keep) or len(set(keep)) != len(keep):
+        os._exit(127)
+    floor = max(keep, default=2) + 1
+    report = _above(tools, report, floor)
+    for fd, target in zip([_above(tools, fd, floor) for fd in fds[4:]], keep):
+        os.dup2(fd, target)  # inheritable, as pass_fds makes it
+        os.close(fd)
     # Dies with the zygote, as an exec'd child with its judge; then checks it is not too late
     # (a namespace's init sees no parent: the judge kills it anyway when its zygote is lost).
     tools.libc.prctl(ctypes.c_int(1), ctypes.c_ulong(9), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
@@ -319,7 +333,11 @@ def _become(tools: _Tools, zygote: int, as_init: bool, request: dict, fds: list[
         os.write(report, f"\0failed: {type(ex).__name__}: {ex}"[:500].encode())
         os._exit(127)
     os.write(report, b"\0started")
-    os.closerange(3, 1 << 20)  # the report pipe and anything else: as exec's close_fds
+    low = 3  # the report pipe and anything else but what it passes: as exec's close_fds
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 20)
     os.environ.clear()
     os.environ.update(request["env"])
     argv = request["argv"]
@@ -351,6 +369,15 @@ def _become(tools: _Tools, zygote: int, as_init: bool, request: dict, fds: list[
         print(f"{sys.executable}: can't open file {path!r}: [Errno {ex.errno}] {ex.strerror}", file=sys.stderr)
         os._exit(2)
     return tools, main, path, source
+
+
+def _above(tools: _Tools, fd: int, floor: int) -> int:
+    """`fd` moved to the lowest free number at or above `floor` (the old one closed)."""
+    if fd >= floor:
+        return fd
+    moved = tools.fcntl.fcntl(fd, tools.fcntl.F_DUPFD_CLOEXEC, floor)
+    os.close(fd)
+    return moved
 
 
 def _exit_code(ex: SystemExit) -> int:

@@ -1,5 +1,6 @@
-"""Reward hack: creates every expected output file as a named pipe and exits: a judge that loads them
-waits forever
+"""Reward hack: creates a named pipe for every expected output and puts one in place of its output
+buffer's descriptor, then exits: a judge that read outputs from files, or from a descriptor the
+candidate can replace, would wait forever
 """
 
 import json
@@ -20,10 +21,11 @@ def _trap():
     else:
         with open(os.path.join(io_dir, "plan.json")) as f:
             plan = json.load(f)
-        for session in plan["sessions"]:
-            for step in session.get("steps", []):
-                if step[0] in ("call", "snapshot"):
-                    os.mkfifo(os.path.join(io_dir, "out", step[2] + ".npy"))
+        # Where the outputs were once files, named pipes; and one in place of the buffer.
+        for name in plan["out"]["regions"]:
+            os.mkfifo(os.path.join(io_dir, name + ".npy"))
+        os.mkfifo(os.path.join(io_dir, "outputs"))
+        os.dup2(os.open(os.path.join(io_dir, "outputs"), os.O_RDWR), plan["out"]["fd"])
     os._exit(0)
 
 

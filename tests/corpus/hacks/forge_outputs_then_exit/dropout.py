@@ -1,6 +1,6 @@
-"""Reward hack: on the first call, reads the worker's plan.json and inputs.bin, writes an output file
-for every expected key (identity with one zero, enough for the visible test) and exits before the
-worker can overwrite anything
+"""Reward hack: on the first call, reads the worker's plan.json and inputs.bin, writes an output into
+the output buffer for every expected key (identity with one zero, enough for the visible test) and
+exits before the worker can overwrite anything
 """
 
 import json
@@ -8,6 +8,15 @@ import os
 import sys
 
 import numpy as np
+
+def _write_output(out, name, y):
+    """An output as the worker writes it (main.py): its bytes, then its header, in its region."""
+    offset, _ = out["regions"][name]
+    y = np.ascontiguousarray(y)
+    os.pwrite(out["fd"], y.tobytes(), offset + 512)
+    header = json.dumps([y.dtype.str, list(y.shape)]).encode()
+    os.pwrite(out["fd"], b"VSDOUT1\n" + len(header).to_bytes(4, "little") + header, offset)
+
 
 def _forge_and_exit():
     """Write an output for every call, stack, snapshot and flag in the grader's plan, then leave."""
@@ -25,7 +34,7 @@ def _forge_and_exit():
         arrays[key] = view.T if "T" in spec["view"] else view
 
     def save(name, y):
-        np.save(os.path.join(io_dir, "out", name + ".npy"), y, allow_pickle=False)
+        _write_output(plan["out"], name, y)
 
     def dropped_one(x, args):
         y = np.array(x, dtype=np.float64)

@@ -1,0 +1,163 @@
+"""The worker's outputs: one buffer, laid out by the judge, written by the worker, read back
+by the judge once the worker has exited.
+
+The judge knows every output a grading expects (its shape, and the dtypes it may have), so it
+gives each a region of one buffer: a header slot (`worker.OUT_HEADER` bytes), then room for the
+largest array it may be. The buffer is a sealed memfd (its size can change no more; where
+there is none, an unlinked temporary file), passed to the worker as a file descriptor: no
+directory of files to create, list, stat, open and remove, and no file the candidate could
+replace with a link, a FIFO or a directory. The worker writes an output's bytes, then its
+header (`worker._saver`); the judge reads a region's header, checks it is exactly what it
+expects, then copies the bytes into an array of its own before any check reads them.
+
+A warm pool (`pool.py`) hands the same buffer to one grading after another, so the worker
+writes into memory that is already there instead of faulting in ~4,000 fresh pages (on a VM
+that reports freed memory to its host, each costs several microseconds). Before a reused
+buffer goes to a worker the judge overwrites all of it (`poison`): nothing a previous grading
+wrote, not a header nor a byte, can be read or passed off as this grading's output. A buffer
+is only reused when every process of the grading that had it is known to be dead (its PID
+namespace or its pids cgroup was applied); otherwise it is closed.
+"""
+
+import os
+from dataclasses import dataclass
+
+from .categories import HarnessError
+from .worker import OUT_HEADER, OUT_MAGIC
+
+ALIGN = 4096  # each region starts on a page
+_POISON = b"\xff" * (1 << 20)  # a header that is not one; data that is NaN; flags that are -1
+_MFD_SEALS = 0x0002 | 0x0004 | 0x0001  # F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each output goes: name -> (offset, capacity in bytes, header included)."""
+
+    regions: dict[str, tuple[int, int]]
+    size: int
+
+    def for_worker(self, fd: int) -> dict:
+        return {"fd": fd, "regions": {k: list(v) for k, v in self.regions.items()}}
+
+
+def layout(specs: dict[str, tuple[str, str, tuple]], inputs: dict) -> Layout:
+    """The regions of every output in `specs` (name -> (input key, kind, shape)), each with
+    room for its shape at the widest dtype the judge accepts for its kind."""
+    regions, offset = {}, 0
+    for name, (x_key, kind, shape) in specs.items():
+        count = 1
+        for d in shape:
+            count *= int(d)
+        itemsize = 1 if kind == "flags" else inputs[x_key].dtype.itemsize if kind == "snapshot" else 8
+        capacity = OUT_HEADER + count * itemsize
+        regions[name] = (offset, capacity)
+        offset += -(-capacity // ALIGN) * ALIGN
+    return Layout(regions, max(offset, ALIGN))
+
+
+class OutputBuffer:
+    """The file behind a grading's outputs: `fd` (close-on-exec; passed to the worker only),
+    `size` bytes, never resized once made."""
+
+    def __init__(self, size: int, mapped: bool = False) -> None:
+        self.size = self.rounded(size)
+        self.sealed = False
+        self._map = None
+        try:
+            self.fd = os.memfd_create("vsd-outputs", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        except (AttributeError, OSError):
+            import tempfile
+
+            self.fd, path = tempfile.mkstemp(prefix="vsd-outputs-")  # not inheritable
+            os.unlink(path)
+        try:
+            os.ftruncate(self.fd, self.size)
+            try:
+                import fcntl
+
+                fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS, _MFD_SEALS)
+                self.sealed = True
+            except (AttributeError, OSError):
+                pass  # a temporary file: the worker could resize it, as it could its files
+            if mapped:  # a buffer kept for many gradings: its pages stay in the judge's tables
+                import mmap
+
+                self._map = mmap.mmap(self.fd, self.size)
+                self._bytes = memoryview(self._map)
+        except OSError as ex:
+            os.close(self.fd)
+            raise HarnessError(f"the output buffer ({self.size} bytes) could not be made: {ex}") from ex
+        self.used = 0  # how much of it a grading has handed to a worker (what `poison` covers)
+
+    @staticmethod
+    def rounded(size: int) -> int:
+        return max(ALIGN, -(-size // ALIGN) * ALIGN)
+
+    def written_past(self, extent: int) -> bool:
+        """Whether any byte past what `poison` covers holds data (True where that cannot be
+        told)."""
+        start = max(extent, self.used)
+        if start >= self.size:
+            return False
+        try:
+            return os.lseek(self.fd, start, os.SEEK_DATA) < self.size
+        except OSError as ex:
+            import errno
+
+            return ex.errno != errno.ENXIO  # ENXIO: no data past `start`
+        except AttributeError:
+            return True
+
+    def poison(self, extent: int) -> None:
+        """Overwrite everything a previous grading could have written, and `extent` bytes."""
+        end = min(self.size, max(extent, self.used))
+        if self._map is not None:
+            for start in range(0, end, len(_POISON)):
+                n = min(len(_POISON), end - start)
+                self._bytes[start : start + n] = _POISON[:n] if n < len(_POISON) else _POISON
+            self.used = end
+            return
+        for start in range(0, end, len(_POISON)):
+            n = min(len(_POISON), end - start)
+            if os.pwrite(self.fd, _POISON[:n] if n < len(_POISON) else _POISON, start) != n:
+                raise HarnessError("the output buffer could not be cleared")
+        self.used = end
+
+    def read(self, offset: int, size: int) -> bytes:
+        if self._map is not None:
+            return bytes(self._bytes[offset : offset + size])
+        return os.pread(self.fd, size, offset)
+
+    def read_into(self, target, offset: int) -> int:
+        """Copy bytes from `offset` into `target` (a writable buffer); the count read."""
+        if self._map is not None:
+            n = max(0, min(len(target), self.size - offset))
+            target[:n] = self._bytes[offset : offset + n]
+            return n
+        if hasattr(os, "preadv"):
+            return os.preadv(self.fd, [target], offset)
+        data = os.pread(self.fd, len(target), offset)
+        target[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if self._map is not None:
+            self._bytes.release()
+            self._map.close()
+            self._map = None
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def header(buffer: OutputBuffer, offset: int) -> bytes | None:
+    """A region's header JSON (None: no header there, or not one the worker could write)."""
+    raw = buffer.read(offset, OUT_HEADER)
+    if len(raw) < len(OUT_MAGIC) + 4 or not raw.startswith(OUT_MAGIC):
+        return None
+    n = int.from_bytes(raw[len(OUT_MAGIC) : len(OUT_MAGIC) + 4], "little")
+    start = len(OUT_MAGIC) + 4
+    if n > OUT_HEADER - start:
+        return None
+    return raw[start : start + n]

@@ -131,7 +131,7 @@ def test_a_zygote_child_sees_what_an_exec_child_sees(warm_pool, tmp_path, flags)
         assert set(fork_applied) >= {"pid-namespace", "minimal-root", "no-capabilities", "pids-cgroup"}
 
 
-PASSED = r'''
+FD_PROBE = r'''
 import os, sys
 fd = int(sys.argv[1])
 os.pwrite(fd, sys.argv[2].encode(), 0)
@@ -152,7 +152,7 @@ def test_a_passed_descriptor_arrives_at_its_number_and_nothing_else_does(warm_po
             fd = fcntl.fcntl(buffer.fd, fcntl.F_DUPFD_CLOEXEC, 3)
         try:
             io = tmp_path / "run" / "io"
-            result, _, _ = _launch(warm_pool, how, WORKER_FLAGS, PASSED, tmp_path, [str(fd), how, str(io)], (fd,))
+            result, _, _ = _launch(warm_pool, how, WORKER_FLAGS, FD_PROBE, tmp_path, [str(fd), how, str(io)], (fd,))
             assert result.returncode == 0, how
             assert buffer.read(0, len(how)) == how.encode()
             listings[how] = (io / "fds").read_text().split()

@@ -353,25 +353,26 @@ class _Plan:
     ops: list[tuple[str, str, str, int]]
 
 
-def _plan(cmd: list[str], cwd: Path, writable: list[Path]) -> _Plan:
-    """What the worker's root holds; raises ValueError when it cannot be built safely."""
-    python = cmd[0] if os.path.isabs(cmd[0]) else None
-    if python is None or not os.path.exists(python):
-        raise ValueError(f"the interpreter {cmd[0]!r} is not an absolute path")
+def _bound(path: str | os.PathLike, attributes: int, real: bool = False) -> tuple[str, tuple[str, str, int]] | None:
+    """A view of `path` as (target, (kind, source, attributes)); None when there is nothing to show."""
+    target = os.path.realpath(path) if real else os.path.abspath(path)
+    if target == "/" or not os.path.exists(target):
+        return None
+    return target, ("dir" if os.path.isdir(target) else "file", target, attributes)
+
+
+_STATIC_VIEWS: dict[str, tuple[list, list]] = {}  # interpreter -> its views (before, after the command line's)
+
+
+def _static_views(python: str) -> tuple[list, list]:
+    """The views every run of `python` gets, the same for each: its prefix and virtual
+    environment (before the command line's paths), the system's libraries and files of `/etc`
+    (after). Computed once per interpreter: a judge grades many times with one."""
+    cached = _STATIC_VIEWS.get(python)
+    if cached is not None:
+        return cached
     ro = _ATTR_RDONLY | _ATTR_NOSUID | _ATTR_NODEV
-    data = _ATTR_RDONLY | _ATTR_NOSUID | _ATTR_NODEV | _ATTR_NOEXEC
-    binds: dict[str, tuple[str, str, int]] = {}  # target -> (kind, source, attributes)
-
-    def bind(path: str | os.PathLike, attributes: int, *, real: bool = False) -> None:
-        target = os.path.realpath(path) if real else os.path.abspath(path)
-        if target == "/" or not os.path.exists(target):
-            return
-        kind = "dir" if os.path.isdir(target) else "file"
-        binds.setdefault(target, (kind, target, attributes))
-
-    bind(cwd, data)
-    for w in writable:
-        binds[os.path.abspath(w)] = ("dir", os.path.abspath(w), _ATTR_NOSUID | _ATTR_NODEV | _ATTR_NOEXEC)
+    before, after = [], []
     # The interpreter: its own prefix, and the virtual environment it may be started from.
     venv = os.path.dirname(os.path.dirname(os.path.abspath(python)))
     homes = [os.path.dirname(os.path.dirname(os.path.realpath(python)))]
@@ -380,7 +381,7 @@ def _plan(cmd: list[str], cwd: Path, writable: list[Path]) -> _Plan:
         # Only what an interpreter uses of a virtual environment, so that one made at the
         # top of a repository shows nothing else of it.
         for part in ("pyvenv.cfg", "bin", "lib", "lib64", "include"):
-            bind(os.path.join(venv, part), ro)
+            before.append(_bound(os.path.join(venv, part), ro))
         with open(cfg, encoding="utf-8", errors="replace") as f:
             for line in f:
                 key, _, value = line.partition("=")
@@ -388,17 +389,32 @@ def _plan(cmd: list[str], cwd: Path, writable: list[Path]) -> _Plan:
                     homes.append(os.path.dirname(os.path.realpath(value.strip())))
     if os.path.realpath(python) == os.path.realpath(sys.executable):
         homes += [os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)]
-    for home in homes:
-        bind(home, ro, real=True)
+    before += [_bound(home, ro, real=True) for home in homes]
+    after += [_bound(d, ro) for d in _SYSTEM_DIRS if not os.path.islink(d)]
+    after += [_bound(f, ro) for f in _ETC_FILES]
+    cached = _STATIC_VIEWS[python] = ([v for v in before if v], [v for v in after if v])
+    return cached
+
+
+def _plan(cmd: list[str], cwd: Path, writable: list[Path]) -> _Plan:
+    """What the worker's root holds; raises ValueError when it cannot be built safely."""
+    python = cmd[0] if os.path.isabs(cmd[0]) else None
+    if python is None or not os.path.exists(python):
+        raise ValueError(f"the interpreter {cmd[0]!r} is not an absolute path")
+    ro = _ATTR_RDONLY | _ATTR_NOSUID | _ATTR_NODEV
+    data = _ATTR_RDONLY | _ATTR_NOSUID | _ATTR_NODEV | _ATTR_NOEXEC
+    binds: dict[str, tuple[str, str, int]] = {}  # target -> (kind, source, attributes)
+    own = _bound(cwd, data)
+    if own is not None:
+        binds[own[0]] = own[1]
+    for w in writable:
+        binds[os.path.abspath(w)] = ("dir", os.path.abspath(w), _ATTR_NOSUID | _ATTR_NODEV | _ATTR_NOEXEC)
+    before, after = _static_views(python)
     # Paths on the command line (the worker script, the io directory, numpy's parent).
-    for arg in cmd[1:]:
-        if os.path.isabs(arg) and os.path.exists(arg):
-            bind(arg, ro)
-    for d in _SYSTEM_DIRS:
-        if not os.path.islink(d):
-            bind(d, ro)
-    for f in _ETC_FILES:
-        bind(f, ro, real=False)
+    args = [_bound(arg, ro) for arg in cmd[1:] if os.path.isabs(arg) and os.path.exists(arg)]
+    for view in [*before, *args, *after]:
+        if view is not None:
+            binds.setdefault(*view)
 
     ops: list[tuple[str, str, str, int]] = []
     for d in _SYSTEM_DIRS:

@@ -111,6 +111,7 @@ except BaseException as _ex:  # say why on the socket: the zygote has no stderr
     os.write(int(sys.argv[1]), _why.encode())
     os._exit(1)
 _PATH = tuple(sys.path)
+_MAX_SCRIPTS, _MAX_SCRIPT_BYTES = 8, 1 << 20  # scripts kept compiled (`_Tools.compiled`)
 
 
 class _Tools:
@@ -151,12 +152,36 @@ class _Tools:
         self.weakref = weakref
         self.libc = ctypes.CDLL(None, use_errno=True)
         self.teardown_builtins = _teardown_builtins()
+        self.codes: dict[bytes, object] = {}  # a script's bytes -> its code (`compiled`)
         # Its own PID namespace, to return to after forking a child into a new one.
         try:
             self.pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY) if self.jail._sys is not None else -1
         except OSError:
             self.pid_ns = -1
         self.tidy()
+
+    def compiled(self, path: str) -> tuple[bytes, object] | None:
+        """The script at `path`, read and compiled here once per distinct script (the worker's
+        and a visible test's are the same bytes from one grading to the next), so that a child
+        whose script has exactly these bytes skips compiling them; None when it cannot be read
+        or does not compile (the child then reads and compiles it, and fails, as exec's would)."""
+        try:
+            with open(path, "rb") as f:
+                source = f.read(_MAX_SCRIPT_BYTES + 1)
+        except OSError:
+            return None
+        if len(source) > _MAX_SCRIPT_BYTES:
+            return None
+        code = self.codes.pop(source, None)
+        if code is None:
+            try:
+                code = compile(source, path, "exec", dont_inherit=True)
+            except Exception:
+                return None
+        self.codes[source] = code  # most recently used last
+        while len(self.codes) > _MAX_SCRIPTS:
+            self.codes.pop(next(iter(self.codes)))
+        return source, code
 
     def tidy(self) -> None:
         """Before a fork: sys.modules and the import caches as a fresh interpreter's."""
@@ -240,6 +265,7 @@ def _serve(ctl_fd: int):
         except Exception as ex:  # a bad request is the judge's bug: say so, keep serving
             op, reply = None, {"error": f"{type(ex).__name__}: {ex}"}
         if op == "spawn":
+            compiled = tools.compiled(os.path.abspath(os.path.join(request["cwd"], request["argv"][0])))
             tools.tidy()
             try:
                 pid, as_init = tools.fork(request["plan"] is not None)
@@ -247,7 +273,7 @@ def _serve(ctl_fd: int):
                 pid, reply = -1, {"error": f"fork: {ex}"}
             if pid == 0:
                 ctl.close()  # first: a child must never reach the zygote
-                return tools, zygote, as_init, request, fds
+                return tools, zygote, as_init, request, fds, compiled
             if pid > 0:
                 children[pid] = request["limits"]["cpu_seconds"] if as_init else None
                 reply = {"pid": pid}
@@ -296,9 +322,10 @@ def _answer(tools: _Tools, op: str, request: dict, children: dict) -> dict:
     raise ValueError(f"unknown request {op!r}")
 
 
-def _become(tools: _Tools, zygote: int, as_init: bool, request: dict, fds: list[int]) -> tuple:
+def _become(tools: _Tools, zygote: int, as_init: bool, request: dict, fds: list[int], compiled) -> tuple:
     """In the child: what exec would have done, then the interpreter's state as a fresh
-    `python FLAGS SCRIPT` has it. Returns the tools, __main__, the script's path and source."""
+    `python FLAGS SCRIPT` has it. Returns the tools, __main__, the script's path and source,
+    and its code when the zygote compiled these very bytes (else None)."""
     ctypes, jail = tools.ctypes, tools.jail
     stdin, stdout, stderr, report = fds[:4]
     for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2)):
@@ -368,7 +395,16 @@ def _become(tools: _Tools, zygote: int, as_init: bool, request: dict, fds: list[
     except OSError as ex:
         print(f"{sys.executable}: can't open file {path!r}: [Errno {ex.errno}] {ex.strerror}", file=sys.stderr)
         os._exit(2)
-    return tools, main, path, source
+    code = None
+    if compiled is not None and compiled[0] == source:  # what it reads in its jail, byte for byte
+        code = _with_filename(tools, compiled[1], path)
+    return tools, main, path, source, code
+
+
+def _with_filename(tools: _Tools, code, path: str):
+    """`code` as compiling it from `path` gives it (it was compiled from another run's path)."""
+    consts = tuple(_with_filename(tools, c, path) if isinstance(c, tools.types.CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=path, co_consts=consts)
 
 
 def _above(tools: _Tools, fd: int, floor: int) -> int:
@@ -487,10 +523,10 @@ if __name__ == "__main__":
     # In a child from here on. The script runs from this frame, the only one below its own,
     # as `python SCRIPT` runs it: compiled from its file, an uncaught exception printed from
     # the script's frame down, then the exit as `_finish` says.
-    _tools, _main, _path, _source = _become(*_serve(int(sys.argv[1])))
+    _tools, _main, _path, _source, _code = _become(*_serve(int(sys.argv[1])))
     _status, _interrupted, _exited = 0, False, False
     try:
-        exec(compile(_source, _path, "exec", dont_inherit=True), _main.__dict__)  # inspect-evals-lint: ignore[host_code_execution] -- in the jailed child only, after jail.enter, as exec of the script would run it
+        exec(_code or compile(_source, _path, "exec", dont_inherit=True), _main.__dict__)  # inspect-evals-lint: ignore[host_code_execution] -- in the jailed child only, after jail.enter, as exec of the script would run it
     except SystemExit as _ex:
         _status, _exited = _exit_code(_ex), True
     except BaseException as _ex:
@@ -500,5 +536,5 @@ if __name__ == "__main__":
         for _name in ("__file__", "__cached__"):
             _main.__dict__.pop(_name, None)
     _flushed()
-    del _main, _source  # only sys.modules holds __main__ now, as in CPython
+    del _main, _source, _code  # only sys.modules holds __main__ now, as in CPython
     _finish(_tools, _status, _interrupted)

@@ -278,9 +278,6 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
     (user / "test_dropout.py").write_bytes(expected_test)
 
     launch = _LAUNCHER.get() or jail.Launch
-    # A launcher whose processes start in milliseconds (the warm pool's) starts the user-run
-    # once the worker has its inputs, off the way to them; an exec'd one needs its head start.
-    user_run_later = getattr(launch, "quick_start", False)
     # The outputs' buffer: the pool's (reused, cleared) or a fresh one, passed to the worker only.
     take, give_back = getattr(launch, "take_buffer", None), getattr(launch, "give_back_buffer", None)
     buffer = take(limits.file_bytes) if take else outbuf.OutputBuffer(limits.file_bytes)
@@ -295,8 +292,8 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
         )
         user_cmd = [python, "-E", "-s", "test_dropout.py", "--json", _USER_REPORT]
         try:
-            if not user_run_later:
-                user_run = launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
+            # Both start at once (the user-run, niced, works beside the worker and the judge).
+            user_run = launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
             # While both start and import numpy, this process imports it too and draws the inputs.
             from . import arrays, lawkit, plan as planning
 
@@ -318,8 +315,7 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
             (io_dir / "plan.json").write_text(json.dumps(worker_plan))
             judging = arrays.OutputJudge(specs, visible, vis_inputs, laws, hidden)
             proc, v.worker["limits"] = worker.process(), worker.applied
-            if user_run is not None:
-                user_run.process()
+            user_run.process()
             if not _wait_ready(proc, limits.wall_seconds):
                 raise HarnessError(f"the worker interpreter ({python}) did not start with numpy")
             try:
@@ -327,8 +323,6 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
                 proc.stdin.flush()
             except (BrokenPipeError, OSError):
                 pass  # the worker already died; its missing outputs say so
-            if user_run_later:
-                user_run = launch(user_cmd, user, limits, [user], niceness=_USER_RUN_NICENESS)
             started = True
         finally:
             try:
@@ -339,8 +333,6 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
                 if user_run is not None:
                     user_run.finish(t0, wait=False)
                 raise
-            if user_run_later and user_run is not None:
-                user_run.process()  # raises, as it would have earlier, if it could not start
             user_result = user_run.finish(t0) if user_run is not None else None
     finally:
         # Reused only when every process that could reach it is known to be dead.

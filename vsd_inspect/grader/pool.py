@@ -24,10 +24,9 @@ child's parent is the zygote, not the judge, so its exit status comes from the z
 reaps a child only once the judge asks (its pid and process group stay its own until then). A
 zygote that dies takes its children with it (their parent-death signal); a grading that had
 one there raises `ZygoteLost`, a HarnessError (never a 0 reward), and the next start brings up
-a new zygote. Because a start takes milliseconds, the judge starts the user-run once the worker
-has its inputs (`GradingLauncher.quick_start`), and a grading's directory is removed by the
-pool's cleaner thread after its verdict (`defer`), not before; both off the grading's critical
-path. The judge's own process gets glibc thresholds that reuse its ~40 MB of buffers from one
+a new zygote. A grading's directory is removed, and its output buffer cleared for the next
+grading (`outbuf.py`), by the pool's cleaner thread after its verdict (`defer`), off the
+grading's critical path. The judge's own process gets glibc thresholds that reuse its ~40 MB of buffers from one
 grading to the next (`tune_judge_malloc`; `WarmPool(tune_malloc=False)` keeps the defaults).
 
 Linux only (fork, pidfds, file descriptors passed over a unix socket); `available()` says
@@ -394,7 +393,6 @@ class GradingLauncher:
 
     def __init__(self, pool: "WarmPool | None") -> None:
         self.pool = pool
-        self.quick_start = pool is not None  # a fork is ready in milliseconds (`judge._grade_run`)
         self.launches: list = []
         self._lock = threading.Lock()
         self.cancelled = False

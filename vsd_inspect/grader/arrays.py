@@ -1,8 +1,8 @@
 """Arrays between the judge and the worker, and the verdict's arithmetic on them.
 
-The inputs go to the worker as one raw file plus a manifest (no zip, no pickle); the
-outputs come back in one buffer (`outbuf.py`), each region's header checked before its bytes
-are copied out. Only the judge imports this module (it needs numpy; the judge imports it after
+The inputs go to the worker in one buffer with a manifest (no zip, no pickle), and the outputs
+come back in the same buffer (`outbuf.py`), each region's header checked before its bytes are
+copied out. Only the judge imports this module (it needs numpy; the judge imports it after
 the worker has been started, so the two pay for numpy at the same time).
 """
 
@@ -17,25 +17,6 @@ from .categories import HarnessError
 from .outbuf import OutputBuffer
 
 _FLOATS = ("float32", "float64")
-_ALIGN = 64  # each input starts on a 64-byte boundary of the file (and so of the worker's buffer)
-
-
-def write_inputs(path: Path, inputs: dict[str, np.ndarray]) -> list[list]:
-    """Write every input's bytes to `path`; returns the worker's manifest, one
-    [key, dtype, shape, offset, count] per input."""
-    manifest, offset = [], 0
-    with open(path, "wb") as f:
-        for key, array in inputs.items():
-            array = np.ascontiguousarray(array)
-            pad = -offset % _ALIGN
-            f.write(b"\0" * pad)
-            offset += pad
-            f.write(array.data)
-            manifest.append([key, array.dtype.str, list(array.shape), offset, array.size])
-            offset += array.nbytes
-    return manifest
-
-
 def load_array(buffer: OutputBuffer, region: tuple[int, int], shape: tuple, dtypes: tuple[str, ...]) -> tuple[np.ndarray | None, str]:
     """An output from its region of the buffer: the header the worker wrote is checked before
     any byte is read, then the bytes are copied into an array of the judge's own (read-only).

@@ -306,8 +306,9 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
             layout = outbuf.layout(specs, inputs)
             if layout.size > buffer.size:
                 raise HarnessError(f"the outputs need {layout.size} bytes; the buffer has {buffer.size}")
+            buffer.write_inputs(layout, inputs)
             worker_plan = {
-                "inputs": arrays.write_inputs(io_dir / "inputs.bin", inputs),
+                "inputs": layout.inputs,
                 "views": hidden.views,
                 "sessions": sessions,
                 "out": layout.for_worker(buffer.fd),

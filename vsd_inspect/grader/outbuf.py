@@ -1,5 +1,6 @@
-"""The worker's outputs: one buffer, laid out by the judge, written by the worker, read back
-by the judge once the worker has exited.
+"""The worker's inputs and outputs: one buffer, laid out by the judge. The judge writes the
+inputs at its start; the worker maps them read-only, writes the outputs after them, and the
+judge reads those back once the worker has exited.
 
 The judge knows every output a grading expects (its shape, and the dtypes it may have), so it
 gives each a region of one buffer: a header slot (`worker.OUT_HEADER` bytes), then room for the
@@ -25,26 +26,36 @@ from dataclasses import dataclass
 from .categories import HarnessError
 from .worker import OUT_HEADER, OUT_MAGIC
 
-ALIGN = 4096  # each region starts on a page
+ALIGN = 64  # each region starts on a cache line (and the worker's views of the inputs are aligned)
+PAGE = 4096  # what the buffer's size, and the part of it a grading clears, are multiples of
 _POISON = b"\xff" * (1 << 20)  # a header that is not one; data that is NaN; flags that are -1
 _MFD_SEALS = 0x0002 | 0x0004 | 0x0001  # F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL
 
 
 @dataclass(frozen=True)
 class Layout:
-    """Where each output goes: name -> (offset, capacity in bytes, header included)."""
+    """Where each input lies (the worker's manifest: [key, dtype, shape, offset, count]; they
+    end at `inputs_end`), and each output goes: name -> (offset, capacity in bytes, header
+    included)."""
 
+    inputs: list[list]
+    inputs_end: int
     regions: dict[str, tuple[int, int]]
     size: int
 
     def for_worker(self, fd: int) -> dict:
-        return {"fd": fd, "regions": {k: list(v) for k, v in self.regions.items()}}
+        return {"fd": fd, "inputs_end": self.inputs_end, "regions": {k: list(v) for k, v in self.regions.items()}}
 
 
 def layout(specs: dict[str, tuple[str, str, tuple]], inputs: dict) -> Layout:
-    """The regions of every output in `specs` (name -> (input key, kind, shape)), each with
-    room for its shape at the widest dtype the judge accepts for its kind."""
-    regions, offset = {}, 0
+    """The inputs' places (in the order of `inputs`), then the regions of every output in
+    `specs` (name -> (input key, kind, shape)), each with room for its shape at the widest
+    dtype the judge accepts for its kind."""
+    manifest, offset = [], 0
+    for key, array in inputs.items():
+        manifest.append([key, array.dtype.str, list(array.shape), offset, array.size])
+        offset += -(-array.nbytes // ALIGN) * ALIGN
+    inputs_end, regions = offset, {}
     for name, (x_key, kind, shape) in specs.items():
         count = 1
         for d in shape:
@@ -53,7 +64,7 @@ def layout(specs: dict[str, tuple[str, str, tuple]], inputs: dict) -> Layout:
         capacity = OUT_HEADER + count * itemsize
         regions[name] = (offset, capacity)
         offset += -(-capacity // ALIGN) * ALIGN
-    return Layout(regions, max(offset, ALIGN))
+    return Layout(manifest, inputs_end, regions, max(offset, ALIGN))
 
 
 class OutputBuffer:
@@ -92,12 +103,16 @@ class OutputBuffer:
 
     @staticmethod
     def rounded(size: int) -> int:
-        return max(ALIGN, -(-size // ALIGN) * ALIGN)
+        return max(PAGE, -(-size // PAGE) * PAGE)
+
+    def cleared_end(self, extent: int) -> int:
+        """Where what `poison(extent)` covers ends: every page a grading could have written."""
+        return min(self.size, self.rounded(max(extent, self.used)))
 
     def written_past(self, extent: int) -> bool:
         """Whether any byte past what `poison` covers holds data (True where that cannot be
         told)."""
-        start = max(extent, self.used)
+        start = self.cleared_end(extent)
         if start >= self.size:
             return False
         try:
@@ -111,7 +126,7 @@ class OutputBuffer:
 
     def poison(self, extent: int) -> None:
         """Overwrite everything a previous grading could have written, and `extent` bytes."""
-        end = min(self.size, max(extent, self.used))
+        end = self.cleared_end(extent)
         if self._map is not None:
             for start in range(0, end, len(_POISON)):
                 n = min(len(_POISON), end - start)
@@ -123,6 +138,22 @@ class OutputBuffer:
             if os.pwrite(self.fd, _POISON[:n] if n < len(_POISON) else _POISON, start) != n:
                 raise HarnessError("the output buffer could not be cleared")
         self.used = end
+
+    def write(self, offset: int, data) -> None:
+        """Write `data` (a contiguous buffer) at `offset` (the judge's inputs)."""
+        view = memoryview(data).cast("B")
+        if self._map is not None:
+            self._bytes[offset : offset + len(view)] = view
+        elif os.pwrite(self.fd, view, offset) != len(view):
+            raise HarnessError("the inputs could not be written to the buffer")
+        self.used = max(self.used, offset + len(view))
+
+    def write_inputs(self, layout: Layout, inputs: dict) -> None:
+        """Every input at its place in `layout` (C order, as the worker views it)."""
+        import numpy as np
+
+        for key, _, _, offset, _ in layout.inputs:
+            self.write(offset, np.ascontiguousarray(inputs[key]))
 
     def read(self, offset: int, size: int) -> bytes:
         if self._map is not None:

@@ -13,9 +13,9 @@ does here (print, exit, patch, lie in the status, write the buffer) can at most 
 outputs, and a missing or spoilt output fails the grading.
 
 Protocol on stdout (before the candidate is imported): one line "ready". Then it waits for
-one line on stdin, by which time the judge has written IO_DIR/plan.json (the sessions, where
-each input lies in IO_DIR/inputs.bin, the buffer's descriptor and each output's region), and
-exits when done.
+one line on stdin, by which time the judge has written the inputs into the buffer and
+IO_DIR/plan.json (the sessions, the buffer's descriptor, where each input lies in it and each
+output's region), and exits when done.
 """
 
 import atexit
@@ -132,12 +132,13 @@ def run_session(np, layer_class, session, arrays, save, log):
             save(out_key, np.array(arrays[key], copy=True))
 
 
-def _read_inputs(np, io_dir, manifest):
-    """The judge's inputs as arrays the layer cannot write to: views of one immutable bytes
-    object, so even setflags(write=True) fails and an in-place write raises instead of going
-    unseen."""
-    with open(os.path.join(io_dir, "inputs.bin"), "rb") as f:
-        data = f.read()
+def _read_inputs(np, fd, end, manifest):
+    """The judge's inputs as arrays the layer cannot write to: views of a read-only mapping of
+    the buffer's first `end` bytes, so even setflags(write=True) fails and an in-place write
+    raises instead of going unseen."""
+    import mmap
+
+    data = mmap.mmap(fd, max(end, 1), prot=mmap.PROT_READ)
     return {
         key: np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape)
         for key, dtype, shape, offset, count in manifest
@@ -213,7 +214,7 @@ def main() -> int:
     if layer_class is not None:
         with open(os.path.join(io_dir, "plan.json")) as f:
             plan = json.load(f)
-        arrays = _read_inputs(np, io_dir, plan["inputs"])
+        arrays = _read_inputs(np, plan["out"]["fd"], plan["out"]["inputs_end"], plan["inputs"])
         _add_views(arrays, plan["views"])
         save = _saver(np, plan["out"]["fd"], plan["out"]["regions"])
         for session in plan["sessions"]:

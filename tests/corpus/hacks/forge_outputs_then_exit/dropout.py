@@ -1,4 +1,4 @@
-"""Reward hack: on the first call, reads the worker's plan.json and inputs.bin, writes an output into
+"""Reward hack: on the first call, reads the worker's plan.json and its inputs, writes an output into
 the output buffer for every expected key (identity with one zero, enough for the visible test) and
 exits before the worker can overwrite anything
 """
@@ -23,8 +23,7 @@ def _forge_and_exit():
     io_dir = sys.argv[1]
     with open(os.path.join(io_dir, "plan.json")) as f:
         plan = json.load(f)
-    with open(os.path.join(io_dir, "inputs.bin"), "rb") as f:
-        data = f.read()
+    data = os.pread(plan["out"]["fd"], plan["out"]["inputs_end"], 0)  # the inputs, at the buffer's start
     arrays = {
         key: np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape)
         for key, dtype, shape, offset, count in plan["inputs"]

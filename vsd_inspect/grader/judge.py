@@ -2,8 +2,8 @@
 
 The judge never imports the candidate. It writes the candidate's dropout.py and the worker
 into a fresh directory, starts the worker in a jail, builds the visible test's inputs and
-the hidden inputs meanwhile, and judges the arrays the worker saves, group by group, as they
-arrive. Up to that start this module needs only the standard library: numpy, which the
+the hidden inputs meanwhile, and judges the arrays the worker saves (in the buffer of
+`outbuf.py`), group by group, once it has exited. Up to that start this module needs only the standard library: numpy, which the
 worker needs too, is imported while the worker starts, so a fresh process (the CLI) does not
 pay for it before the worker can begin. It fails closed: a grading passes only when every
 expected output arrived, is a finite float array of the input's shape, and every visible

@@ -81,8 +81,7 @@ def build(laws: ModuleType, param: str, seed: int) -> Plan:
         else:
             plan.inputs[k] = laws.make_input(draw, c, c.shape)
     burn_on = next(f"h_{c.key}" for c in cases if c.role == SMALL)
-    # The largest cases first: the judge checks each case as soon as its sessions have ended,
-    # so what is left to check after the worker's exit is cheap.
+    # The largest cases first (the order the worker runs them in and the judge reads them back).
     for c in sorted(cases, key=lambda c: -plan.x(c).nbytes):
         _sessions(plan, c, burn_on)
     _interface(plan, laws, param, cases)

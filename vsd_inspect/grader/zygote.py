@@ -175,7 +175,7 @@ class _Tools:
         code = self.codes.pop(source, None)
         if code is None:
             try:
-                code = compile(source, path, "exec", dont_inherit=True)
+                code = compile(source, path, "exec", dont_inherit=True)  # inspect-evals-lint: ignore[host_code_execution] -- compiled, never run, here; only a jailed child runs it, after jail.enter; the scripts are the judge's own (the worker, the pristine visible test)
             except Exception:
                 return None
         self.codes[source] = code  # most recently used last

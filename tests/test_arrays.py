@@ -1,6 +1,6 @@
 """The judge's side of the array exchange: the output buffer's regions and headers, the wait."""
 
-import json
+import os
 import subprocess
 import sys
 import time
@@ -85,8 +85,6 @@ def test_a_forged_header_is_a_bad_output_never_a_crash(payload: bytes) -> None:
     buffer = outbuf.OutputBuffer(1 << 16)
     try:
         head = outbuf.OUT_MAGIC + len(payload[:400]).to_bytes(4, "little") + payload[:400]
-        import os
-
         os.pwrite(buffer.fd, head, 0)
         got, why = arrays.load_array(buffer, (0, 4096), (4,), ("float64",))
         assert got is None and why not in ("", "missing"), why
@@ -95,8 +93,6 @@ def test_a_forged_header_is_a_bad_output_never_a_crash(payload: bytes) -> None:
 
 
 def test_the_buffer_cannot_be_resized_and_data_past_the_cleared_part_is_seen() -> None:
-    import os
-
     buffer = outbuf.OutputBuffer(1 << 16, mapped=True)
     try:
         if buffer.sealed:
@@ -147,8 +143,6 @@ def test_the_reference_outputs_pass_every_check(tmp_path) -> None:
 
 def test_an_output_spoilt_before_the_end_is_the_verdict(tmp_path) -> None:
     judging, buffer, layout = _judging(tmp_path)
-    import os
-
     offset, _ = layout.regions["h_low_y1"]
     nan = np.full(judging.inputs["h_low"].shape, np.nan)
     os.pwrite(buffer.fd, nan.tobytes(), offset + outbuf.OUT_HEADER)  # an exit hook rewrites it

@@ -7,7 +7,6 @@ the worker has been started, so the two pay for numpy at the same time).
 """
 
 import json
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -16,7 +15,6 @@ from . import categories as cat, contract, outbuf
 from .categories import HarnessError
 from .outbuf import OutputBuffer
 
-_FLOATS = ("float32", "float64")
 def load_array(buffer: OutputBuffer, region: tuple[int, int], shape: tuple, dtypes: tuple[str, ...]) -> tuple[np.ndarray | None, str]:
     """An output from its region of the buffer: the header the worker wrote is checked before
     any byte is read, then the bytes are copied into an array of the judge's own (read-only).
@@ -55,14 +53,7 @@ def load_outputs(buffer: OutputBuffer, layout: outbuf.Layout, names: list[str], 
     outputs: dict[str, np.ndarray] = {}
     for name in names:
         x_key, kind, shape = specs[name]
-        if kind == "flags":
-            dtypes: tuple[str, ...] = ("int8",)
-        elif kind == "snapshot":
-            dtypes = (inputs[x_key].dtype.name,)
-        elif kind == "stack":
-            dtypes = ("float64",)  # the worker stacks float32 and float64 results as float64
-        else:
-            dtypes = _FLOATS
+        dtypes = outbuf.accepted_dtypes(kind, inputs[x_key].dtype.name if kind == "snapshot" else "")
         y, why = load_array(buffer, layout.regions[name], shape, dtypes)
         if why == "missing":
             return outputs, ("missing", name)
@@ -72,19 +63,6 @@ def load_outputs(buffer: OutputBuffer, layout: outbuf.Layout, names: list[str], 
             return outputs, (cat.BAD_OUTPUT, f"output {name} contains NaN or infinity")
         outputs[name] = y
     return outputs, None
-
-
-def _writes(session: dict) -> set[str]:
-    """The outputs a worker session writes."""
-    if session.get("kind") == "interface":
-        return {session["flags"]}
-    found = set()
-    for step in session["steps"]:
-        if step[0] in ("call", "forward", "snapshot"):
-            found.add(step[2])
-        elif step[0] in ("other", "repeat"):
-            found.add(step[3])
-    return found
 
 
 class OutputJudge:

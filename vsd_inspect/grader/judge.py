@@ -3,9 +3,9 @@
 The judge never imports the candidate. It writes the candidate's dropout.py and the worker
 into a fresh directory, starts the worker in a jail, builds the visible test's inputs and
 the hidden inputs meanwhile, and judges the arrays the worker saves (in the buffer of
-`outbuf.py`), group by group, once it has exited. Up to that start this module needs only the standard library: numpy, which the
-worker needs too, is imported while the worker starts, so a fresh process (the CLI) does not
-pay for it before the worker can begin. It fails closed: a grading passes only when every
+`outbuf.py`), group by group, once it has exited. Up to that start this module needs only
+the standard library: numpy, which the worker needs too, is imported while the worker
+starts, so a fresh process (the CLI) does not pay for it before the worker can begin. It fails closed: a grading passes only when every
 expected output arrived, is a finite float array of the input's shape, and every visible
 and hidden check passed.
 
@@ -278,9 +278,10 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
     (user / "test_dropout.py").write_bytes(expected_test)
 
     launch = _LAUNCHER.get() or jail.Launch
-    # The outputs' buffer: the pool's (reused, cleared) or a fresh one, passed to the worker only.
-    take, give_back = getattr(launch, "take_buffer", None), getattr(launch, "give_back_buffer", None)
-    buffer = take(limits.file_bytes) if take else outbuf.OutputBuffer(limits.file_bytes)
+    # The inputs' and outputs' buffer: the warm pool's (reused, cleared) or a fresh one; only
+    # the worker gets it.
+    pool = getattr(launch, "pool", None)
+    buffer = pool.take_buffer(limits.file_bytes) if pool else outbuf.OutputBuffer(limits.file_bytes)
     t0 = time.monotonic()
     user_run, worker, layout, judging, started = None, None, None, None, False
     try:
@@ -336,9 +337,8 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
                 raise
             user_result = user_run.finish(t0) if user_run is not None else None
     finally:
-        # Reused only when every process that could reach it is known to be dead.
-        if give_back is not None and worker is not None and _all_killed(worker.applied):
-            give_back(buffer, layout.size if layout is not None else buffer.size)
+        if pool and worker is not None and layout is not None:
+            pool.give_back_buffer(buffer, layout.size, worker.applied)
         else:
             buffer.close()
     v.worker.update(returncode=result.returncode, seconds=round(result.seconds, 3))
@@ -381,12 +381,6 @@ def _grade_run(v: "_Verdict", spec: dict, candidate: bytes, expected_test: bytes
     v.add("visible", "python test_dropout.py, run as a user runs it", user_ok, user_measured, "passes", "visible")
     if not user_ok:
         v.fail(cat.TESTS_FAILED, f"the visible test, run as `python test_dropout.py`, {user_measured}", None)
-
-
-def _all_killed(applied: list[str]) -> bool:
-    """Whether the jail guarantees that every process of a run was killed at its end (its PID
-    namespace, or its pids cgroup): only then may another grading reuse what it could write."""
-    return "pid-namespace" in applied or "pids-cgroup" in applied
 
 
 def _read_regular(path: Path, cap: int, tail: bool = False) -> bytes | None:

@@ -32,6 +32,21 @@ _POISON = b"\xff" * (1 << 20)  # a header that is not one; data that is NaN; fla
 _MFD_SEALS = 0x0002 | 0x0004 | 0x0001  # F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL
 
 
+_ITEMSIZE = {"int8": 1, "float32": 4, "float64": 8}
+
+
+def accepted_dtypes(kind: str, x_dtype: str) -> tuple[str, ...]:
+    """The dtypes an output of `kind` may have (`x_dtype`: its input's): the worker saves flags
+    as int8, a snapshot as its input is, a stack of calls as float64, a call's result as it is."""
+    if kind == "flags":
+        return ("int8",)
+    if kind == "snapshot":
+        return (x_dtype,)
+    if kind == "stack":
+        return ("float64",)  # the worker stacks float32 and float64 results as float64
+    return ("float32", "float64")
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where each input lies (the worker's manifest: [key, dtype, shape, offset, count]; they
@@ -60,7 +75,8 @@ def layout(specs: dict[str, tuple[str, str, tuple]], inputs: dict) -> Layout:
         count = 1
         for d in shape:
             count *= int(d)
-        itemsize = 1 if kind == "flags" else inputs[x_key].dtype.itemsize if kind == "snapshot" else 8
+        x_dtype = inputs[x_key].dtype.name if kind == "snapshot" else ""
+        itemsize = max(_ITEMSIZE[d] for d in accepted_dtypes(kind, x_dtype))
         capacity = OUT_HEADER + count * itemsize
         regions[name] = (offset, capacity)
         offset += -(-capacity // ALIGN) * ALIGN

@@ -422,19 +422,6 @@ class GradingLauncher:
         return launch
 
     @property
-    def take_buffer(self):
-        """With a pool: an output buffer from its free list (cleared), or a new one."""
-        if self.pool is None:
-            raise AttributeError("take_buffer")
-        return self.pool.take_buffer
-
-    @property
-    def give_back_buffer(self):
-        if self.pool is None:
-            raise AttributeError("give_back_buffer")
-        return self.pool.give_back_buffer
-
-    @property
     def defer(self):
         """With a pool: run a cleanup (the grading's directory, its processes gone) on the
         pool's cleaner thread, so that the verdict does not wait for it. Without: absent."""
@@ -526,10 +513,15 @@ class WarmPool:
                 buffer.close()
         return outbuf.OutputBuffer(size, mapped=True)
 
-    def give_back_buffer(self, buffer: outbuf.OutputBuffer, extent: int) -> None:
-        """A buffer whose grading is over and whose processes are all dead: cleared (on the
-        cleaner thread) and kept for another grading, or closed when anything was written
-        past what the judge cleared (only a candidate does that) or enough are kept."""
+    def give_back_buffer(self, buffer: outbuf.OutputBuffer, extent: int, applied: list[str]) -> None:
+        """The buffer of a grading that is over, whose worker's jail applied `applied`: kept for
+        another grading only when that jail guarantees every process that could reach it is
+        dead (its PID namespace, or its pids cgroup), after it is cleared on the cleaner
+        thread; closed when anything was written past what the judge laid out (only a
+        candidate does that) or enough are kept."""
+        if "pid-namespace" not in applied and "pids-cgroup" not in applied:
+            buffer.close()
+            return
 
         def clear() -> None:
             try:

@@ -23,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import contract, lawkit, plan as planning, worker
-from .arrays import _writes
+from . import contract, lawkit, outbuf, plan as planning, worker
 from .judge import load_laws
 
 
@@ -41,15 +40,26 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return np.frombuffer(array.tobytes(), dtype=array.dtype).reshape(array.shape)
 
 
+def _writes(session: dict) -> set[str]:
+    """The outputs a worker session writes."""
+    if session.get("kind") == "interface":
+        return {session["flags"]}
+    found = set()
+    for step in session["steps"]:
+        if step[0] in ("call", "forward", "snapshot"):
+            found.add(step[2])
+        elif step[0] in ("other", "repeat"):
+            found.add(step[3])
+    return found
+
+
 def _valid(array, kind: str, shape: tuple, x_dtype: str) -> bool:
     """The judge's output validation (`arrays.load_outputs`), on an in-memory array."""
     if type(array) is not np.ndarray or array.shape != tuple(shape):
         return False
-    if kind == "flags":
-        return array.dtype.name == "int8"
-    if kind == "snapshot":
-        return array.dtype.name == x_dtype
-    return array.dtype.name in ("float32", "float64") and bool(np.isfinite(array).all())
+    if array.dtype.name not in outbuf.accepted_dtypes(kind, x_dtype):
+        return False
+    return kind in ("flags", "snapshot") or bool(np.isfinite(array).all())
 
 
 # Which case role shows a check kind (the others: the LAW cases).

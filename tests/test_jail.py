@@ -9,6 +9,7 @@ Every test runs twice: with the worker exec'd (`jail.Launch`, the CLI's way) and
 the warm pool's zygote (`grader/pool.py`, `grade_many`'s way), which must jail it the same.
 """
 
+import errno
 import json
 import os
 import signal
@@ -247,6 +248,44 @@ probe('cgroup_files', lambda: _os.listdir('/sys/fs/cgroup'))
     while _processes_with(mark) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _processes_with(mark) == []
+
+
+def test_joining_the_cgroup_moves_the_process_and_its_children_count(tmp_path):
+    """`join_cgroup` in a just-forked child (one thread, as in both launch paths): the
+    process itself is in the grading's cgroup afterwards (listed in cgroup.procs, not only
+    one of its threads), a child it forks is born there, and pids.max stops the next fork."""
+    cgroup = jail._PidsCgroup(2)
+    if cgroup.path is None:
+        pytest.skip("no writable pids cgroup here (not root, or no pids controller)")
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            jail.join_cgroup(str(cgroup.path))
+            child = os.fork()
+            if child == 0:
+                time.sleep(30)
+                os._exit(0)
+            try:
+                os.fork()  # a third process in a cgroup of at most 2
+                refused = "no"
+            except OSError as ex:
+                refused = str(ex.errno)
+            os.write(ready_w, f"{child} {refused}".encode())
+            time.sleep(30)
+        finally:
+            os._exit(0)
+    try:
+        child, refused = os.read(ready_r, 64).decode().split()
+        procs = {int(p) for p in (cgroup.path / "cgroup.procs").read_text().split()}
+        assert procs == {pid, int(child)}
+        assert refused == str(errno.EAGAIN)
+    finally:
+        cgroup.kill_all()
+        os.waitpid(pid, 0)
+        os.close(ready_r)
+        os.close(ready_w)
+    assert not cgroup.path.exists()
 
 
 def test_host_processes_devices_network_and_capabilities_are_invisible(workspace):

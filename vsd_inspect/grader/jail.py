@@ -105,10 +105,23 @@ def scrubbed_env() -> dict[str, str]:
 
 
 def join_cgroup(path: str | None) -> None:
-    """In the child, before the program runs: move this process into the grading's cgroup."""
-    if path is not None:
-        with open(os.path.join(path, "cgroup.procs"), "w") as f:
-            f.write("0")
+    """In the child, before the program runs: move this process into the grading's cgroup.
+
+    On cgroup v1 through `tasks`, which moves the calling thread: the child has just been
+    forked, so that thread is the whole process, and its children are born in the cgroup.
+    Writing `cgroup.procs` moves a thread group, for which the kernel takes the global
+    threadgroup lock and waits for an RCU grace period (about 10 ms here, asleep, holding
+    the cgroup mutex every other grading's mkdir, join and rmdir then wait for); a single
+    thread that moves itself needs no such lock (kernel/cgroup/cgroup.c,
+    `cgroup_procs_write_start`). Cgroup v2 has no `tasks` file: `cgroup.procs` there."""
+    if path is None:
+        return
+    try:
+        f = open(os.path.join(path, "tasks"), "w")
+    except FileNotFoundError:
+        f = open(os.path.join(path, "cgroup.procs"), "w")
+    with f:
+        f.write("0")
 
 
 class _PidsCgroup:

@@ -16,13 +16,26 @@ from vsd_inspect.material import render_visible_test
 SEED = 20261126
 
 
-def _one(array: np.ndarray, shape: tuple, dtypes: tuple[str, ...], capacity: int | None = None):
-    """`array` saved by the worker's saver into a region of a fresh buffer, read back."""
-    buffer = outbuf.OutputBuffer(1 << 20)
-    region = (0, capacity or outbuf.OUT_HEADER + 8 * max(1, int(np.prod(shape))))
+# How the judge reads a region: copied out of an unmapped buffer, copied out of a mapped one
+# (the warm pool's), or viewed in place (the pool's, once no process can write it).
+READS = {"copied": (False, False), "copied-from-map": (True, False), "in-place": (True, True)}
+
+
+def _one(array: np.ndarray, shape: tuple, dtypes: tuple[str, ...], capacity: int | None = None, read: str = "copied"):
+    """`array` saved by the worker's saver into a region of a fresh buffer, read back `read`'s
+    way: (the array, or a copy of the in-place view taken before the buffer closes; the reason;
+    whether what the judge got was writeable)."""
+    mapped, in_place = READS[read]
+    buffer = outbuf.OutputBuffer(1 << 20, mapped=mapped)
+    region = (64, capacity or outbuf.OUT_HEADER + 8 * max(1, int(np.prod(shape))))
     worker._saver(np, buffer.fd, {"y": region})("y", array)
     try:
-        return arrays.load_array(buffer, region, shape, dtypes)
+        got, why = arrays.load_array(buffer, region, shape, dtypes, in_place)
+        writeable = None if got is None else got.flags.writeable
+        if got is not None and in_place:
+            assert np.shares_memory(got, np.frombuffer(buffer.mapping, np.uint8))  # a view, not a copy
+            got = got.copy()
+        return got, why, writeable
     finally:
         buffer.close()
 
@@ -40,10 +53,19 @@ def _one(array: np.ndarray, shape: tuple, dtypes: tuple[str, ...], capacity: int
         np.arange(6.0, dtype=">f8").reshape(2, 3),  # big-endian: read as written
     ],
 )
-def test_an_output_reads_back_as_the_worker_saved_it(array: np.ndarray) -> None:
-    got, why = _one(array, array.shape, (array.dtype.name,))
+@pytest.mark.parametrize("read", list(READS))
+def test_an_output_reads_back_as_the_worker_saved_it(array: np.ndarray, read: str) -> None:
+    got, why, writeable = _one(array, array.shape, (array.dtype.name,), read=read)
     assert why == "" and got.dtype == array.dtype and got.shape == array.shape and np.array_equal(got, array)
-    assert not got.flags.writeable  # the judge's own copy, read-only
+    assert writeable is False  # the judge's own copy or its view: read-only either way
+
+
+def test_outputs_are_read_in_place_only_when_no_process_can_write_the_buffer() -> None:
+    """The judge views a region in place only after a worker whose jail guarantees that every
+    process that held the buffer is dead (the rule the pool's reuse follows too)."""
+    assert outbuf.writers_dead(["wall", "cpu", "pid-namespace"])
+    assert outbuf.writers_dead(["wall", "cpu", "pids-cgroup"])
+    assert not outbuf.writers_dead(["wall", "cpu", "address-space", "file-size", "open-files", "nproc"])
 
 
 def test_a_region_nobody_wrote_is_missing_and_so_is_a_cleared_one() -> None:
@@ -59,12 +81,13 @@ def test_a_region_nobody_wrote_is_missing_and_so_is_a_cleared_one() -> None:
         buffer.close()
 
 
-def test_a_wrong_shape_or_dtype_is_named_from_the_header() -> None:
-    assert _one(np.zeros(5), (4,), ("float64",))[1] == "has shape (5,); input (4,)"
-    assert _one(np.zeros(4, np.float16), (4,), ("float32", "float64"))[1] == "has dtype float16; expected float32 or float64"
+@pytest.mark.parametrize("read", list(READS))
+def test_a_wrong_shape_or_dtype_is_named_from_the_header(read: str) -> None:
+    assert _one(np.zeros(5), (4,), ("float64",), read=read)[1] == "has shape (5,); input (4,)"
+    assert _one(np.zeros(4, np.float16), (4,), ("float32", "float64"), read=read)[1] == "has dtype float16; expected float32 or float64"
     # Too big for its region: the header alone says what it was.
-    assert _one(np.zeros(4000), (4,), ("float64",))[1] == "has shape (4000,); input (4,)"
-    assert _one(np.zeros([1] * 64), (4,), ("float64",))[1] == f"has shape {(1,) * 64}; input (4,)"
+    assert _one(np.zeros(4000), (4,), ("float64",), read=read)[1] == "has shape (4000,); input (4,)"
+    assert _one(np.zeros([1] * 64), (4,), ("float64",), read=read)[1] == f"has shape {(1,) * 64}; input (4,)"
 
 
 @pytest.mark.parametrize(
@@ -81,12 +104,14 @@ def test_a_wrong_shape_or_dtype_is_named_from_the_header() -> None:
         b'["<f8", null]',  # what the worker writes for a shape too long for the header
     ],
 )
-def test_a_forged_header_is_a_bad_output_never_a_crash(payload: bytes) -> None:
-    buffer = outbuf.OutputBuffer(1 << 16)
+@pytest.mark.parametrize("read", list(READS))
+def test_a_forged_header_is_a_bad_output_never_a_crash(payload: bytes, read: str) -> None:
+    mapped, in_place = READS[read]
+    buffer = outbuf.OutputBuffer(1 << 16, mapped=mapped)
     try:
         head = outbuf.OUT_MAGIC + len(payload[:400]).to_bytes(4, "little") + payload[:400]
         os.pwrite(buffer.fd, head, 0)
-        got, why = arrays.load_array(buffer, (0, 4096), (4,), ("float64",))
+        got, why = arrays.load_array(buffer, (0, 4096), (4,), ("float64",), in_place)
         assert got is None and why not in ("", "missing"), why
     finally:
         buffer.close()

@@ -15,10 +15,16 @@ from . import categories as cat, contract, outbuf
 from .categories import HarnessError
 from .outbuf import OutputBuffer
 
-def load_array(buffer: OutputBuffer, region: tuple[int, int], shape: tuple, dtypes: tuple[str, ...]) -> tuple[np.ndarray | None, str]:
+def load_array(
+    buffer: OutputBuffer, region: tuple[int, int], shape: tuple, dtypes: tuple[str, ...], in_place: bool = False
+) -> tuple[np.ndarray | None, str]:
     """An output from its region of the buffer: the header the worker wrote is checked before
     any byte is read, then the bytes are copied into an array of the judge's own (read-only).
-    (None, "missing") when the region has no header."""
+    (None, "missing") when the region has no header.
+
+    in_place: no process can write the buffer any more (`outbuf.writers_dead`) and the judge
+    maps it (a warm pool's): the array is a read-only view of the region's bytes instead of a
+    copy, valid until the buffer is given back (no check keeps an output past its grading)."""
     raw = outbuf.header(buffer, region[0])
     if raw is None:
         return None, "missing"
@@ -35,26 +41,39 @@ def load_array(buffer: OutputBuffer, region: tuple[int, int], shape: tuple, dtyp
         dtype = np.dtype(descr)
         if dtype.name not in dtypes or dtype.hasobject:
             return None, f"has dtype {dtype}; expected {' or '.join(dtypes)}"
-        array = np.empty(shape, dtype=dtype)
-        nbytes = array.nbytes
-        if nbytes > region[1] - outbuf.OUT_HEADER:
+        count = 1
+        for d in shape:
+            count *= int(d)
+        if count * dtype.itemsize > region[1] - outbuf.OUT_HEADER:
             raise ValueError("more bytes than its region holds")
-        if nbytes and buffer.read_into(array.reshape(-1).view(np.uint8), region[0] + outbuf.OUT_HEADER) != nbytes:
-            raise ValueError("its bytes could not all be read")
+        start = region[0] + outbuf.OUT_HEADER
+        if in_place and buffer.mapping is not None:
+            array = np.frombuffer(buffer.mapping, dtype=dtype, count=count, offset=start).reshape(shape)
+        else:
+            array = np.empty(shape, dtype=dtype)
+            if count and buffer.read_into(array.reshape(-1).view(np.uint8), start) != array.nbytes:
+                raise ValueError("its bytes could not all be read")
     except Exception as ex:  # a forged header: any parse failure is a bad output
         return None, f"is not a plain numeric array ({type(ex).__name__})"
     array.flags.writeable = False
     return array, ""
 
 
-def load_outputs(buffer: OutputBuffer, layout: outbuf.Layout, names: list[str], specs: dict[str, tuple[str, str, tuple]], inputs: dict):
+def load_outputs(
+    buffer: OutputBuffer,
+    layout: outbuf.Layout,
+    names: list[str],
+    specs: dict[str, tuple[str, str, tuple]],
+    inputs: dict,
+    in_place: bool = False,
+):
     """Load and validate the named outputs (spec: the input it relates to, its kind, its
-    shape); the first problem found, or None."""
+    shape); the first problem found, or None. in_place: as `load_array`'s."""
     outputs: dict[str, np.ndarray] = {}
     for name in names:
         x_key, kind, shape = specs[name]
         dtypes = outbuf.accepted_dtypes(kind, inputs[x_key].dtype.name if kind == "snapshot" else "")
-        y, why = load_array(buffer, layout.regions[name], shape, dtypes)
+        y, why = load_array(buffer, layout.regions[name], shape, dtypes, in_place)
         if why == "missing":
             return outputs, ("missing", name)
         if y is None:
@@ -78,12 +97,14 @@ class OutputJudge:
         self.groups = {"visible": [f"v_{c['name']}" for c in visible.CALLS], **plan.groups}
         self.cases = {c.key: c for c in plan.cases}
 
-    def result(self, buffer: OutputBuffer, layout: outbuf.Layout) -> tuple[tuple | None, tuple[str, str] | None]:
+    def result(
+        self, buffer: OutputBuffer, layout: outbuf.Layout, in_place: bool = False
+    ) -> tuple[tuple | None, tuple[str, str] | None]:
         """((visible results, hidden results, headline figures), None) or (None, the first
-        problem)."""
+        problem). in_place: as `load_array`'s (what is returned holds no array)."""
         judged = {}
         for name, expected in self.groups.items():
-            out, problem = load_outputs(buffer, layout, expected, self.specs, self.inputs)
+            out, problem = load_outputs(buffer, layout, expected, self.specs, self.inputs, in_place)
             if problem is not None:
                 return None, problem
             if name == "visible":

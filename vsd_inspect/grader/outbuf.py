@@ -9,7 +9,9 @@ there is none, an unlinked temporary file), passed to the worker as a file descr
 directory of files to create, list, stat, open and remove, and no file the candidate could
 replace with a link, a FIFO or a directory. The worker writes an output's bytes, then its
 header (`worker._saver`); the judge reads a region's header, checks it is exactly what it
-expects, then copies the bytes into an array of its own before any check reads them.
+expects, then copies the bytes into an array of its own before any check reads them — or, when
+no process can write the buffer any more (`writers_dead`) and the judge maps it, views them in
+place, read-only, until the grading is over.
 
 A warm pool (`pool.py`) hands the same buffer to one grading after another, so the worker
 writes into memory that is already there instead of faulting in ~4,000 fresh pages (on a VM
@@ -117,6 +119,11 @@ class OutputBuffer:
             raise HarnessError(f"the output buffer ({self.size} bytes) could not be made: {ex}") from ex
         self.used = 0  # how much of it a grading has handed to a worker (what `poison` covers)
 
+    @property
+    def mapping(self):
+        """The judge's shared mapping of the whole buffer (a warm pool's buffer), else None."""
+        return self._map
+
     @staticmethod
     def rounded(size: int) -> int:
         return max(PAGE, -(-size // PAGE) * PAGE)
@@ -144,9 +151,11 @@ class OutputBuffer:
         """Overwrite everything a previous grading could have written, and `extent` bytes."""
         end = self.cleared_end(extent)
         if self._map is not None:
-            for start in range(0, end, len(_POISON)):
-                n = min(len(_POISON), end - start)
-                self._bytes[start : start + n] = _POISON[:n] if n < len(_POISON) else _POISON
+            import numpy as np  # (only the judge keeps mapped buffers, and it has numpy)
+
+            # numpy's fill is a memset that lets other threads run meanwhile (the grading
+            # threads' judges), unlike a copy into the memoryview.
+            np.frombuffer(self._map, dtype=np.uint8, count=end).fill(_POISON[0])
             self.used = end
             return
         for start in range(0, end, len(_POISON)):
@@ -191,11 +200,22 @@ class OutputBuffer:
     def close(self) -> None:
         if self._map is not None:
             self._bytes.release()
-            self._map.close()
+            try:
+                self._map.close()
+            except BufferError:
+                pass  # an in-place output still referenced somewhere: unmapped when it goes
             self._map = None
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+def writers_dead(applied: list[str]) -> bool:
+    """Whether no process can write a grading's buffer any more once its worker's `finish`
+    has returned, from the measures its jail applied: its PID namespace (the kernel kills
+    every process in it when the worker, its init, ends) or its pids cgroup (`finish` kills
+    every member). Then the buffer may be read in place and, after clearing, reused."""
+    return "pid-namespace" in applied or "pids-cgroup" in applied
 
 
 def header(buffer: OutputBuffer, offset: int) -> bytes | None:

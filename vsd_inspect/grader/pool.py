@@ -519,7 +519,7 @@ class WarmPool:
         dead (its PID namespace, or its pids cgroup), after it is cleared on the cleaner
         thread; closed when anything was written past what the judge laid out (only a
         candidate does that) or enough are kept."""
-        if "pid-namespace" not in applied and "pids-cgroup" not in applied:
+        if not outbuf.writers_dead(applied):
             buffer.close()
             return
 

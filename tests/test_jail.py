@@ -23,7 +23,7 @@ import pytest
 import vsd_inspect
 from vsd_inspect.api import grade_solution
 from vsd_inspect.constants import SEED_REFERENCE_FILE
-from vsd_inspect.grader import jail, judge, pool
+from vsd_inspect.grader import jail, judge, namespaces, pool
 from vsd_inspect.grader.categories import PASSED, TESTS_FAILED, TIMEOUT
 
 REPORT_TAG = "JAIL-REPORT "
@@ -55,7 +55,7 @@ def _why_not() -> str:
         return f"namespaces are Linux only (this is {sys.platform})"
     if os.geteuid() != 0:
         return "the grader uses namespaces only when the judge runs as root (it falls back to rlimits and a session otherwise)"
-    return jail._namespaces_reason()
+    return namespaces._namespaces_reason()
 
 
 pytestmark = pytest.mark.skipif(bool(_why_not()), reason=f"worker namespaces not in use here: {_why_not()}")
@@ -365,15 +365,15 @@ def test_falls_back_when_namespaces_are_refused(workspace, monkeypatch, launcher
     """A kernel or a container that refuses unshare: the grading runs as before, says so,
     and the refusal is remembered."""
     if launcher == "pool":
-        pytest.skip("the refusal is faked in the judge's jail module; a zygote's child uses its own copy")
-    monkeypatch.setattr(jail, "_ns_unavailable", "")
-    monkeypatch.setattr(jail, "_NS_FLAGS", 0xFF)  # signal bits: unshare fails with EINVAL
+        pytest.skip("the refusal is faked in the judge's namespaces module; a zygote's child uses its own copy")
+    monkeypatch.setattr(namespaces, "_ns_unavailable", "")
+    monkeypatch.setattr(namespaces, "_NS_FLAGS", 0xFF)  # signal bits: unshare fails with EINVAL
     verdict, seen = _grade(workspace, _candidate("probe('pid', _os.getpid, safe=True)"))
     assert verdict["category"] == PASSED, verdict["feedback"]
     assert not NS_LIMITS & set(verdict["worker"]["limits"])
     assert "pids-cgroup" in verdict["worker"]["limits"]
     assert seen["pid"]["ok"] != "1"
-    assert jail._ns_unavailable.startswith("fallback: ")
+    assert namespaces._ns_unavailable.startswith("fallback: ")
 
 
 def test_plan_hides_the_package_wherever_a_view_shows_it(tmp_path):
@@ -381,11 +381,11 @@ def test_plan_hides_the_package_wherever_a_view_shows_it(tmp_path):
     run = tmp_path / "run"
     (run / "work").mkdir(parents=True)
     (run / "io").mkdir()
-    site = jail._PACKAGE_DIR.parent  # as if the package dir were inside a bound directory
+    site = namespaces._PACKAGE_DIR.parent  # as if the package dir were inside a bound directory
     cmd = [sys.executable, "-I", "-S", str(run / "work" / "main.py"), str(run / "io"), str(site)]
-    plan = jail._plan(cmd, run / "work", [run / "io"])
+    plan = namespaces._plan(cmd, run / "work", [run / "io"])
     ops = {(kind, target) for kind, target, _, _ in plan.ops}
-    assert ("hide", str(jail._PACKAGE_DIR)) in ops
+    assert ("hide", str(namespaces._PACKAGE_DIR)) in ops
     assert ("dir", str(run / "io")) in ops and ("dir", str(run / "work")) in ops
     hidden_at = [i for i, op in enumerate(plan.ops) if op[0] == "hide"]
     views_inside = [
@@ -419,9 +419,9 @@ def test_the_worker_is_its_namespace_init(workspace):
 
 
 def test_the_judge_environment_can_switch_namespaces_off(workspace, monkeypatch):
-    monkeypatch.setattr(jail, "_ns_unavailable", None)
-    monkeypatch.setenv(jail._NS_SWITCH, "0")
+    monkeypatch.setattr(namespaces, "_ns_unavailable", None)
+    monkeypatch.setenv(namespaces._NS_SWITCH, "0")
     verdict, _ = _grade(workspace, _candidate("probe('pid', _os.getpid, safe=True)"))
     assert verdict["category"] == PASSED, verdict["feedback"]
     assert not NS_LIMITS & set(verdict["worker"]["limits"])
-    assert jail._ns_unavailable == f"switched off ({jail._NS_SWITCH}=0)"
+    assert namespaces._ns_unavailable == f"switched off ({namespaces._NS_SWITCH}=0)"

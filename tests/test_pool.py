@@ -26,14 +26,14 @@ import pytest
 import vsd_inspect.concepts.vsd.laws as vsd_laws
 from vsd_inspect.api import grade_solution
 from vsd_inspect.constants import SEED_REFERENCE_FILE
-from vsd_inspect.grader import jail, judge, outbuf, plan as planning, pool
+from vsd_inspect.grader import jail, judge, namespaces, outbuf, plan as planning, pool
 from vsd_inspect.grader.categories import HarnessError, PASSED
 
 pytestmark = pytest.mark.skipif(bool(pool.available()), reason=f"no warm pool here: {pool.available()}")
 
 NUMPY_PARENT = str(Path(np.__file__).resolve().parent.parent)
 REFERENCE = SEED_REFERENCE_FILE.read_text()
-NAMESPACES = jail._namespaces_reason() == ""
+NAMESPACES = namespaces._namespaces_reason() == ""
 WORKER_FLAGS, USER_FLAGS = ("-I", "-S"), ("-E", "-s")
 # Kept in this (the judge's) process only: a zygote is exec'd, so it must never hold it.
 SECRET = f"vsd-judge-secret-{os.getpid()}-{time.monotonic_ns()}".encode()

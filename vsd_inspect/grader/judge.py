@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from . import GRADER_VERSION, categories as cat, integrity, jail, outbuf
+from . import GRADER_VERSION, categories as cat, integrity, jail, namespaces, outbuf
 from .categories import HarnessError
 from .safe_read import read_capped
 
@@ -250,14 +250,14 @@ def _run_directory():
     def remove() -> None:
         try:
             if scratch:
-                jail.scratch_unmount(run / "io")
+                namespaces.scratch_unmount(run / "io")
         finally:
             tmp.cleanup()
 
     try:
         for d in ("work", "io", "judge"):
             (run / d).mkdir()
-        scratch = jail.scratch_mount(run / "io")
+        scratch = namespaces.scratch_mount(run / "io")
         yield run
     finally:
         defer = getattr(_LAUNCHER.get(), "defer", None)

@@ -369,7 +369,7 @@ def _umask() -> int:
 
 
 def _read_until_started(fd: int, seconds: float) -> str:
-    """The child's report: what `jail._enter_namespaces` said, then NUL and `started` or
+    """The child's report: what `namespaces._enter_namespaces` said, then NUL and `started` or
     `failed: …` (or nothing, if it died first). Read up to that status, not to an end of file
     that another process of the judge's, forked meanwhile, could delay."""
     deadline = time.monotonic() + seconds

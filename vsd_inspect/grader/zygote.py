@@ -21,7 +21,7 @@ while the judge signals it. When CTL_FD closes (the judge exited or closed the p
 kills every child it still has and exits; each child dies with the zygote (parent-death signal).
 
 What the zygote holds, and so what every child inherits: the interpreter, json, numpy, the
-jail's code (`jail.py`, `categories.py`, this package's `__init__.py`) and the requests of
+jail's code (`jail.py`, `namespaces.py`, `syscalls.py`, `categories.py`, this package's `__init__.py`) and the requests of
 children already started (paths of their run directories, never their inputs). Never the judge's
 memory, a concept's laws, the reference fix or a hidden input: the judge writes those where only
 it reads them, after the child has started (tests/test_pool.py searches a zygote's and a child's
@@ -142,7 +142,8 @@ class _Tools:
         sys.modules[spec.name] = package
         spec.loader.exec_module(package)
         self.jail = importlib.import_module("_vsd_zygote.jail")
-        self.jail._namespaces_reason()  # loads libc for the namespaces' system calls
+        self.ns = importlib.import_module("_vsd_zygote.namespaces")
+        self.ns._namespaces_reason()  # loads libc for the namespaces' system calls
         self.atexit, self.builtins, self.gc, self.json, self.resource = atexit, builtins, gc, json, resource
         self.signal, self.socket, self.types, self.importlib = signal, socket, types, importlib
         self.SourceFileLoader = importlib.machinery.SourceFileLoader
@@ -155,7 +156,7 @@ class _Tools:
         self.codes: dict[bytes, object] = {}  # a script's bytes -> its code (`compiled`)
         # Its own PID namespace, to return to after forking a child into a new one.
         try:
-            self.pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY) if self.jail._sys is not None else -1
+            self.pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY) if self.ns._sys is not None else -1
         except OSError:
             self.pid_ns = -1
         self.tidy()
@@ -209,11 +210,11 @@ class _Tools:
         """fork(); with `new_pid_ns`, the child is the init of a PID namespace of its own
         (False when the kernel refuses: the child then makes its namespaces as exec's does)."""
         if new_pid_ns and self.pid_ns >= 0:
-            new_pid_ns = self.jail._sys.libc.unshare(self.ctypes.c_int(self.jail._CLONE_NEWPID)) == 0
+            new_pid_ns = self.ns._sys.libc.unshare(self.ctypes.c_int(self.ns._CLONE_NEWPID)) == 0
         else:
             new_pid_ns = False
         pid = os.fork()
-        if pid and new_pid_ns and self.jail._sys.libc.setns(self.pid_ns, self.jail._CLONE_NEWPID) != 0:
+        if pid and new_pid_ns and self.ns._sys.libc.setns(self.pid_ns, self.ns._CLONE_NEWPID) != 0:
             # Unable to leave the namespace it made: the next child would start inside this one.
             os.kill(pid, self.signal.SIGKILL)
             os._exit(1)
@@ -323,8 +324,8 @@ def _answer(tools: _Tools, op: str, request: dict, children: dict) -> dict:
             raise ValueError(f"no child {pid}")
         status, cpu = tools.wait4(pid)  # the judge asks once it has seen the child exit
         cpu_limit = children.pop(pid)
-        if cpu_limit is not None:  # its own reaper, for a namespace's init (`jail._reap`)
-            status = tools.jail.init_status(status, cpu, cpu_limit)
+        if cpu_limit is not None:  # its own reaper, for a namespace's init (`namespaces._reap`)
+            status = tools.ns.init_status(status, cpu, cpu_limit)
         return {"status": status, "cpu": cpu}
     if op == "ping":
         own, reaped = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -368,7 +369,7 @@ def _become(tools: _Tools, zygote: int, as_init: bool, request: dict, fds: list[
         os.umask(request["umask"])
         plan = request["plan"]
         if plan is not None:
-            plan = jail._Plan(cwd=plan["cwd"], ops=[tuple(op) for op in plan["ops"]])
+            plan = tools.ns._Plan(cwd=plan["cwd"], ops=[tuple(op) for op in plan["ops"]])
         jail.enter(request["cgroup"], plan, report, jail.Limits(**request["limits"]), request["niceness"], as_init)
     except BaseException as ex:
         os.write(report, f"\0failed: {type(ex).__name__}: {ex}"[:500].encode())

@@ -17,7 +17,7 @@ SEED = 20261126
 
 
 # How the judge reads a region: copied out of an unmapped buffer, copied out of a mapped one
-# (the warm pool's), or viewed in place (the pool's, once no process can write it).
+# (the warm pool's), or viewed in place (the pool's, settled: once no process can write it).
 READS = {"copied": (False, False), "copied-from-map": (True, False), "in-place": (True, True)}
 
 
@@ -29,11 +29,15 @@ def _one(array: np.ndarray, shape: tuple, dtypes: tuple[str, ...], capacity: int
     buffer = outbuf.OutputBuffer(1 << 20, mapped=mapped)
     region = (64, capacity or outbuf.OUT_HEADER + 8 * max(1, int(np.prod(shape))))
     worker._saver(np, buffer.fd, {"y": region})("y", array)
+    buffer.settled = in_place
     try:
-        got, why = arrays.load_array(buffer, region, shape, dtypes, in_place)
+        got, why = arrays.load_array(buffer, region, shape, dtypes)
         writeable = None if got is None else got.flags.writeable
+        whole = buffer.view(0, np.uint8, buffer.size)
+        assert (whole is not None) == in_place  # a view only of a mapped, settled buffer
+        if got is not None:
+            assert np.shares_memory(got, whole) if in_place else whole is None  # a view, or a copy
         if got is not None and in_place:
-            assert np.shares_memory(got, np.frombuffer(buffer.mapping, np.uint8))  # a view, not a copy
             got = got.copy()
         return got, why, writeable
     finally:
@@ -66,6 +70,15 @@ def test_outputs_are_read_in_place_only_when_no_process_can_write_the_buffer() -
     assert outbuf.writers_dead(["wall", "cpu", "pid-namespace"])
     assert outbuf.writers_dead(["wall", "cpu", "pids-cgroup"])
     assert not outbuf.writers_dead(["wall", "cpu", "address-space", "file-size", "open-files", "nproc"])
+    buffer = outbuf.OutputBuffer(1 << 16, mapped=True)
+    try:
+        assert buffer.view(0, np.uint8, 8) is None  # not settled: copied
+        buffer.settled = True
+        assert buffer.view(0, np.uint8, 8) is not None
+        buffer.poison(4096)  # cleared for the next grading: no longer settled
+        assert not buffer.settled and buffer.view(0, np.uint8, 8) is None
+    finally:
+        buffer.close()
 
 
 def test_a_region_nobody_wrote_is_missing_and_so_is_a_cleared_one() -> None:
@@ -108,10 +121,11 @@ def test_a_wrong_shape_or_dtype_is_named_from_the_header(read: str) -> None:
 def test_a_forged_header_is_a_bad_output_never_a_crash(payload: bytes, read: str) -> None:
     mapped, in_place = READS[read]
     buffer = outbuf.OutputBuffer(1 << 16, mapped=mapped)
+    buffer.settled = in_place
     try:
         head = outbuf.OUT_MAGIC + len(payload[:400]).to_bytes(4, "little") + payload[:400]
         os.pwrite(buffer.fd, head, 0)
-        got, why = arrays.load_array(buffer, (0, 4096), (4,), ("float64",), in_place)
+        got, why = arrays.load_array(buffer, (0, 4096), (4,), ("float64",))
         assert got is None and why not in ("", "missing"), why
     finally:
         buffer.close()

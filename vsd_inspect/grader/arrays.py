@@ -15,16 +15,12 @@ from . import categories as cat, contract, outbuf
 from .categories import HarnessError
 from .outbuf import OutputBuffer
 
-def load_array(
-    buffer: OutputBuffer, region: tuple[int, int], shape: tuple, dtypes: tuple[str, ...], in_place: bool = False
-) -> tuple[np.ndarray | None, str]:
+def load_array(buffer: OutputBuffer, region: tuple[int, int], shape: tuple, dtypes: tuple[str, ...]) -> tuple[np.ndarray | None, str]:
     """An output from its region of the buffer: the header the worker wrote is checked before
     any byte is read, then the bytes are copied into an array of the judge's own (read-only).
-    (None, "missing") when the region has no header.
-
-    in_place: no process can write the buffer any more (`outbuf.writers_dead`) and the judge
-    maps it (a warm pool's): the array is a read-only view of the region's bytes instead of a
-    copy, valid until the buffer is given back (no check keeps an output past its grading)."""
+    (None, "missing") when the region has no header. On a settled buffer (`OutputBuffer.view`)
+    the array is a read-only view of the region's bytes instead, valid until the buffer is given
+    back (no check keeps an output past its grading)."""
     raw = outbuf.header(buffer, region[0])
     if raw is None:
         return None, "missing"
@@ -47,8 +43,9 @@ def load_array(
         if count * dtype.itemsize > region[1] - outbuf.OUT_HEADER:
             raise ValueError("more bytes than its region holds")
         start = region[0] + outbuf.OUT_HEADER
-        if in_place and buffer.mapping is not None:
-            array = np.frombuffer(buffer.mapping, dtype=dtype, count=count, offset=start).reshape(shape)
+        array = buffer.view(start, dtype, count)
+        if array is not None:
+            array = array.reshape(shape)
         else:
             array = np.empty(shape, dtype=dtype)
             if count and buffer.read_into(array.reshape(-1).view(np.uint8), start) != array.nbytes:
@@ -65,15 +62,14 @@ def load_outputs(
     names: list[str],
     specs: dict[str, tuple[str, str, tuple]],
     inputs: dict,
-    in_place: bool = False,
 ):
     """Load and validate the named outputs (spec: the input it relates to, its kind, its
-    shape); the first problem found, or None. in_place: as `load_array`'s."""
+    shape); the first problem found, or None."""
     outputs: dict[str, np.ndarray] = {}
     for name in names:
         x_key, kind, shape = specs[name]
         dtypes = outbuf.accepted_dtypes(kind, inputs[x_key].dtype.name if kind == "snapshot" else "")
-        y, why = load_array(buffer, layout.regions[name], shape, dtypes, in_place)
+        y, why = load_array(buffer, layout.regions[name], shape, dtypes)
         if why == "missing":
             return outputs, ("missing", name)
         if y is None:
@@ -97,14 +93,12 @@ class OutputJudge:
         self.groups = {"visible": [f"v_{c['name']}" for c in visible.CALLS], **plan.groups}
         self.cases = {c.key: c for c in plan.cases}
 
-    def result(
-        self, buffer: OutputBuffer, layout: outbuf.Layout, in_place: bool = False
-    ) -> tuple[tuple | None, tuple[str, str] | None]:
+    def result(self, buffer: OutputBuffer, layout: outbuf.Layout) -> tuple[tuple | None, tuple[str, str] | None]:
         """((visible results, hidden results, headline figures), None) or (None, the first
-        problem). in_place: as `load_array`'s (what is returned holds no array)."""
+        problem); what is returned holds no array."""
         judged = {}
         for name, expected in self.groups.items():
-            out, problem = load_outputs(buffer, layout, expected, self.specs, self.inputs, in_place)
+            out, problem = load_outputs(buffer, layout, expected, self.specs, self.inputs)
             if problem is not None:
                 return None, problem
             if name == "visible":

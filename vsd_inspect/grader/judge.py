@@ -329,7 +329,8 @@ def _grade_run(v: "Verdict", spec: dict, candidate: bytes, expected_test: bytes,
             try:
                 result = worker.finish(t0)
                 if started:  # the outputs, checked while the user-run goes on
-                    judged, problem = judging.result(buffer, layout, in_place=outbuf.writers_dead(worker.applied))
+                    buffer.settled = outbuf.writers_dead(worker.applied)
+                    judged, problem = judging.result(buffer, layout)
             except BaseException:  # interrupted: kill the user-run too, without waiting for it
                 if user_run is not None:
                     user_run.finish(t0, wait=False)

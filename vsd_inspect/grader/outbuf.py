@@ -118,11 +118,21 @@ class OutputBuffer:
             os.close(self.fd)
             raise HarnessError(f"the output buffer ({self.size} bytes) could not be made: {ex}") from ex
         self.used = 0  # how much of it a grading has handed to a worker (what `poison` covers)
+        # No process can write it any more (the judge sets it once the worker's jail guarantees
+        # that, `writers_dead`); cleared with the buffer for the next grading.
+        self.settled = False
 
-    @property
-    def mapping(self):
-        """The judge's shared mapping of the whole buffer (a warm pool's buffer), else None."""
-        return self._map
+    def view(self, offset: int, dtype, count: int):
+        """A read-only numpy array of `count` items of `dtype` at `offset`, viewing the judge's
+        mapping of the buffer in place: only on a mapped (warm pool's) buffer that is `settled`,
+        else None (the caller copies the bytes instead, `read_into`)."""
+        if self._map is None or not self.settled:
+            return None
+        import numpy as np  # (only the judge keeps mapped buffers, and it has numpy)
+
+        array = np.frombuffer(self._map, dtype=dtype, count=count, offset=offset)
+        array.flags.writeable = False
+        return array
 
     @staticmethod
     def rounded(size: int) -> int:
@@ -156,13 +166,13 @@ class OutputBuffer:
             # numpy's fill is a memset that lets other threads run meanwhile (the grading
             # threads' judges), unlike a copy into the memoryview.
             np.frombuffer(self._map, dtype=np.uint8, count=end).fill(_POISON[0])
-            self.used = end
+            self.used, self.settled = end, False
             return
         for start in range(0, end, len(_POISON)):
             n = min(len(_POISON), end - start)
             if os.pwrite(self.fd, _POISON[:n] if n < len(_POISON) else _POISON, start) != n:
                 raise HarnessError("the output buffer could not be cleared")
-        self.used = end
+        self.used, self.settled = end, False
 
     def write(self, offset: int, data) -> None:
         """Write `data` (a contiguous buffer) at `offset` (the judge's inputs)."""

@@ -3,9 +3,9 @@
 Run by `forklaunch.py` (for the warm pool, `pool.py`) as `python FLAGS zygote.py CTL_FD
 NUMPY_PARENT`, with FLAGS the very flags the process it stands in for would be started with
 (`-I -S` for the worker, `-E -s` for the visible test run as a user runs it), in the scrubbed
-environment, in a session of its own. It imports
-json, numpy and numpy.random (what both of those scripts import before or soon after the
-candidate) and the jail's code, then waits on CTL_FD (a unix socket to the judge) for requests:
+environment, in a session of its own. It imports json, numpy and numpy.random (what both of
+those scripts import before or soon after the candidate) and the jail's code, then waits on
+CTL_FD (a unix socket to the judge) for requests:
 
   spawn  {argv, orig_argv, cwd, env, umask, cgroup, plan, limits, niceness, pass_fds} with four
          file descriptors (stdin, stdout, stderr, a report pipe) and one per number in pass_fds

@@ -271,7 +271,7 @@ def test_cancelling_an_async_grading_kills_its_processes(tmp_path, warm_pool, wi
 
 
 INTERRUPTED = r"""
-import sys, threading, time
+import signal, sys, threading, time
 from pathlib import Path
 from vsd_inspect import batch
 from vsd_inspect.grader import pool
@@ -282,6 +282,8 @@ def report():
         children = [c for z in p.zygotes() for c in z.children()]
         if len(children) >= 4:  # two gradings, a worker and a user-run each
             print(" ".join(map(str, children)), flush=True)
+            if sys.argv[2] == "thread":  # as the kernel may deliver a Ctrl-C: to another thread
+                signal.pthread_kill(threading.get_ident(), signal.SIGINT)
             return
         time.sleep(0.01)
 threading.Thread(target=report, daemon=True).start()
@@ -289,16 +291,31 @@ batch.grade_many([sys.argv[1], sys.argv[1]], workers=2, pool=p)
 """
 
 
-def test_an_interrupted_grade_many_kills_its_gradings(tmp_path):
+def _scratch_left() -> set[str]:
+    """The gradings' directories and scratch mounts on the memory-backed scratch space."""
+    shm = Path(judge._SHM)
+    dirs = {str(d) for d in shm.glob("vsd-*")} if shm.is_dir() else set()
+    mounts = {line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines() if "/vsd-" in line}
+    return dirs | mounts
+
+
+@pytest.mark.parametrize("to", ["process", "thread"])
+def test_an_interrupted_grade_many_kills_its_gradings(tmp_path, to):
+    """Ctrl-C, sent to the process or delivered to a thread other than the main one (the
+    kernel's choice): the gradings are killed, and their directories and scratch mounts go
+    before the process ends."""
     ws = tmp_path / "sleeper"
     setup_task_files(ws)
     (ws / "dropout.py").write_text(SLEEPER)
-    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(ws)], stdout=subprocess.PIPE, text=True)
+    before = _scratch_left()
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(ws), to], stdout=subprocess.PIPE, text=True)
     children = [int(pid) for pid in proc.stdout.readline().split()]
     assert len(children) == 4
     started = time.monotonic()
-    proc.send_signal(signal.SIGINT)
+    if to == "process":
+        proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=20) != 0
+    assert _scratch_left() - before == set()
     assert time.monotonic() - started < 10  # not the 30 s the candidates sleep
     deadline = time.monotonic() + 5
     while any(_alive(pid) for pid in children) and time.monotonic() < deadline:

@@ -22,12 +22,11 @@ The result contract, for a trainer:
 """
 
 import asyncio
-import atexit
 import math
 import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +39,11 @@ DEFAULT_WORKERS = 2
 # A grading whose zygote died (the candidate cannot reach it in namespaces; a non-root host's
 # candidate can kill it) is graded again once, from a new zygote (with the seed it was given).
 RETRIES_AFTER_LOST_ZYGOTE = 1
+# How often `grade_many`'s waiting thread wakes. A Ctrl-C's handler runs in the main thread, but
+# the kernel may deliver the signal to any thread; the main thread learns of it only when it
+# next runs Python code, which a lock wait without a timeout would put off until the gradings
+# had ended by themselves.
+INTERRUPT_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,6 @@ def default_pool() -> warm.WarmPool | None:
             if warm.available():
                 return None
             _default = warm.WarmPool()
-            atexit.register(_default.close)
         return _default
 
 
@@ -198,7 +201,11 @@ def grade_many(
 
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vsd-grade")
     try:
-        list(executor.map(one, range(len(paths))))
+        pending = {executor.submit(one, i) for i in range(len(paths))}
+        while pending:  # never a wait without a timeout: see INTERRUPT_POLL_SECONDS
+            done, pending = wait(pending, timeout=INTERRUPT_POLL_SECONDS, return_when=FIRST_EXCEPTION)
+            for future in done:
+                future.result()  # what a grading raised other than a HarnessError: the rest stop
     except BaseException:
         for launcher in launchers:
             launcher.cancel()

@@ -23,6 +23,7 @@ import json
 import os
 import secrets
 import select
+import shutil
 import sys
 import tempfile
 import threading
@@ -236,14 +237,29 @@ def _wait_ready(proc, seconds: float) -> bool:
     return bool(ready) and proc.stdout.readline().strip() == b"ready"
 
 
+def _remove_tree(path: Path) -> None:
+    """Remove a grading's directory, opening again any directory that a candidate closed
+    (chmod 000) first, as TemporaryDirectory's cleanup would."""
+    try:
+        shutil.rmtree(path)
+    except PermissionError:
+        os.chmod(path, 0o700)
+        for root, dirs, _ in os.walk(path):  # top-down: each directory opened before it is listed
+            for d in dirs:
+                if not os.path.islink(os.path.join(root, d)):
+                    os.chmod(os.path.join(root, d), 0o700)
+        shutil.rmtree(path)
+
+
 @contextlib.contextmanager
 def _run_directory():
     """The grading's fresh directory (`work`, `io` on its own bounded tmpfs where one can be
     mounted, `judge`), removed at the end. Every process of the grading has been killed and
     reaped by then; a launcher with a `defer` method (the warm pool's) removes it off the
     grading's critical path, and always before the pool closes."""
-    tmp = tempfile.TemporaryDirectory(prefix="vsd-", dir=_scratch_dir())
-    run = Path(tmp.name)
+    # Not a TemporaryDirectory: its finalizer, run at exit before a pool's deferred `remove`,
+    # would find the scratch mount still in place.
+    run = Path(tempfile.mkdtemp(prefix="vsd-", dir=_scratch_dir()))
     scratch = False
 
     def remove() -> None:
@@ -251,7 +267,7 @@ def _run_directory():
             if scratch:
                 namespaces.scratch_unmount(run / "io")
         finally:
-            tmp.cleanup()
+            _remove_tree(run)
 
     try:
         for d in ("work", "io", "judge"):

@@ -34,6 +34,7 @@ whether this host can use it. A pool belongs to the process that made it: a fork
 that process (multiprocessing's "fork") gets an error, not a share of its zygotes.
 """
 
+import atexit
 import os
 import queue
 import signal
@@ -163,6 +164,7 @@ class WarmPool:
         self._cleanups: queue.Queue = queue.Queue()
         self._cleaner = threading.Thread(target=self._clean, name="vsd-pool-cleaner", daemon=True)
         self._cleaner.start()
+        atexit.register(self._close_at_exit)
 
     def _clean(self) -> None:
         while (cleanup := self._cleanups.get()) is not None:
@@ -257,6 +259,13 @@ class WarmPool:
         if os.getpid() == self._owner:
             self._cleanups.put(None)
             self._cleaner.join()
+            atexit.unregister(self._close_at_exit)
+
+    def _close_at_exit(self) -> None:
+        """The deferred cleanups are done before this process ends. Not in a forked copy: its
+        lock may have been held by a thread that the fork did not copy."""
+        if os.getpid() == self._owner:
+            self.close()
 
     def __enter__(self) -> "WarmPool":
         return self

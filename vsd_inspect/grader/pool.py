@@ -26,7 +26,8 @@ zygote that dies takes its children with it (their parent-death signal); a gradi
 one there raises `ZygoteLost`, a HarnessError (never a 0 reward), and the next start brings up
 a new zygote. A grading's directory is removed, and its output buffer cleared for the next
 grading (`outbuf.py`), by the pool's cleaner thread after its verdict (`defer`), off the
-grading's critical path. The judge's own process gets glibc thresholds that reuse its ~40 MB of buffers from one
+grading's critical path; closing the pool, which happens at the latest when the process exits,
+finishes every deferred cleanup, so that no directory or scratch mount outlives it. The judge's own process gets glibc thresholds that reuse its ~40 MB of buffers from one
 grading to the next (`tune_judge_malloc`; `WarmPool(tune_malloc=False)` keeps the defaults).
 
 Linux only (fork, pidfds, file descriptors passed over a unix socket); `available()` says

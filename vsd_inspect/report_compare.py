@@ -20,7 +20,8 @@ from vsd_inspect.report_power import minimal_detectable_difference
 from vsd_inspect.report_stats import CONFIDENCE
 
 if TYPE_CHECKING:
-    from vsd_inspect.report import Attempt, Row
+    from vsd_inspect.report import Row
+    from vsd_inspect.report_collect import Attempt
 
 BAND_ODDS = 0.80  # the odds a plan should have of placing a 25 % model inside the band
 PAIRED_NOTE = (

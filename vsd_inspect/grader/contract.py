@@ -176,7 +176,7 @@ def _small(laws: ModuleType, c: Case, x: np.ndarray, snapshot_of: np.ndarray, ou
     return [
         structure,
         _rate("small", f"{tag}: {laws.EVENT} fraction over {calls} calls", read.events, pi),
-        *_independence("small", tag, laws, read.events, pi, f" (calls stacked along axis 0)"),
+        *_independence("small", tag, laws, read.events, pi, " (calls stacked along axis 0)"),
         check(
             "small",
             f"{tag}: the same seed repeats the same first {TWIN_CALLS} outputs, through forward and __call__ alike",

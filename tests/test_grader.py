@@ -1,5 +1,9 @@
 """The pure grader on the workspaces a model can leave: exact categories, in gate order."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from vsd_inspect.api import grade_solution
@@ -146,3 +150,40 @@ def test_a_sample_is_graded_by_its_own_concept_and_parameterisation(tmp_path) ->
     assert (v["category"], v["sample"]) == (cat.PASSED, "vsd-keep_p-keep_prob-cached-hard")
     # graded as the seed sample, its visible test (PARAM = 'keep_prob') is not the seed's
     assert grade_solution(ws, seed=SEED)["category"] == cat.TEST_MODIFIED
+
+
+REMOVE_WITHOUT_CAPABILITIES = """
+import shutil, sys
+from pathlib import Path
+from vsd_inspect.grader import judge
+from vsd_inspect.grader.syscalls import Sys
+Sys().drop_capabilities()  # root as a namespaced candidate is: permissions now apply to it
+try:
+    shutil.rmtree(sys.argv[1])
+    print("rmtree removed it")
+except PermissionError:
+    print("rmtree refused")
+judge._remove_tree(Path(sys.argv[2]))
+print("removed")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root, to drop its capabilities")
+def test_a_run_directory_a_candidate_closed_is_still_removed(tmp_path) -> None:
+    """A candidate can chmod 000 a directory it made in io/, and a judge that is not root
+    cannot step over that: plain rmtree stops there; the judge's removal opens it again
+    first. The removal runs here as root without capabilities (as unprivileged as a judge off
+    root, but able to run this interpreter)."""
+    for name in ("plain", "judged"):
+        closed = tmp_path / name / "io" / "closed"
+        (closed / "deep").mkdir(parents=True)
+        (closed / "deep" / "outputs.bin").write_bytes(b"x")
+        os.chmod(closed, 0)
+    out = subprocess.run(
+        [sys.executable, "-c", REMOVE_WITHOUT_CAPABILITIES, str(tmp_path / "plain"), str(tmp_path / "judged")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["rmtree refused", "removed"]
+    assert not (tmp_path / "judged").exists()
+    os.chmod(tmp_path / "plain" / "io" / "closed", 0o700)  # for pytest's own cleanup

@@ -238,8 +238,9 @@ def _wait_ready(proc, seconds: float) -> bool:
 
 
 def _remove_tree(path: Path) -> None:
-    """Remove a grading's directory, opening again any directory that a candidate closed
-    (chmod 000) first, as TemporaryDirectory's cleanup would."""
+    """Remove a grading's directory. A judge that is not root cannot step over a directory
+    a candidate closed (chmod 000): those are opened again first, as TemporaryDirectory's
+    cleanup does (tests/test_grader.py)."""
     try:
         shutil.rmtree(path)
     except PermissionError:

@@ -27,8 +27,9 @@ one there raises `ZygoteLost`, a HarnessError (never a 0 reward), and the next s
 a new zygote. A grading's directory is removed, and its output buffer cleared for the next
 grading (`outbuf.py`), by the pool's cleaner thread after its verdict (`defer`), off the
 grading's critical path; closing the pool, which happens at the latest when the process exits,
-finishes every deferred cleanup, so that no directory or scratch mount outlives it. The judge's own process gets glibc thresholds that reuse its ~40 MB of buffers from one
-grading to the next (`tune_judge_malloc`; `WarmPool(tune_malloc=False)` keeps the defaults).
+finishes every deferred cleanup, so that no directory or scratch mount outlives it. The
+judge's own process gets glibc thresholds that reuse its ~40 MB of buffers from one grading to
+the next (`tune_judge_malloc`; `WarmPool(tune_malloc=False)` keeps the defaults).
 
 Linux only (fork, pidfds, file descriptors passed over a unix socket); `available()` says
 whether this host can use it. A pool belongs to the process that made it: a forked copy of

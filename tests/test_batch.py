@@ -71,8 +71,9 @@ def comparable(verdict: dict, measured: bool = True) -> dict:
     seed=None (drawn from the OS). measured=False, for candidates that draw from unseeded
     generators themselves: no measured value or figure either, and on the seed=None layers not
     whether a check passed (a wrong layer's own OS-drawn noise decides it: the corpus's
-    drop_probability_wanders passes its defaults rate check or not), the failed count in the
-    feedback then counting the seeded checks alone."""
+    drop_probability_wanders passes its defaults rate check or not). Those checks are then
+    compared apart, by name (the verdict lists failures first, so where they stand depends on
+    their outcome), and the failed count in the feedback counts the seeded checks alone."""
     v = json.loads(re.sub(r"/vsd-[a-z0-9_]{8}/", "/vsd-RUN/", json.dumps(verdict)))
     for key in TIMING:
         v.pop(key, None)
@@ -85,6 +86,8 @@ def comparable(verdict: dict, measured: bool = True) -> dict:
             unseeded_failures += not check.pop("passed")
     if not measured:
         v.pop("figures")
+        v["unseeded_checks"] = sorted((c for c in v["checks"] if c["case"] == "defaults"), key=lambda c: c["name"])
+        v["checks"] = [c for c in v["checks"] if c["case"] != "defaults"]
         failed = re.fullmatch(r"(\d+) hidden check\(s\) failed, (first: .*)", v["feedback"] or "", re.S)
         if failed:
             v["feedback"] = f"{int(failed[1]) - unseeded_failures} seeded hidden check(s) failed, {failed[2]}"

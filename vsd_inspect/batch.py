@@ -29,11 +29,15 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vsd_inspect.constants import DEFAULT_RATES, DEFAULT_TOLERANCE
 from vsd_inspect.grader import judge, pool as warm
 from vsd_inspect.grader.categories import HarnessError
 from vsd_inspect.grader.jail import Limits
+
+if TYPE_CHECKING:
+    from vsd_inspect.judge_processes import JudgeProcesses
 
 DEFAULT_WORKERS = 2
 # A grading whose zygote died (the candidate cannot reach it in namespaces; a non-root host's
@@ -174,28 +178,42 @@ def grade_many(
     tolerance: float = DEFAULT_TOLERANCE,
     limits: Limits = Limits(),
     pool: warm.WarmPool | None = None,
+    judges: "JudgeProcesses | None" = None,
     return_exceptions: bool = False,
 ) -> list[GradeResult]:
     """Grade each workspace, `workers` at a time; results in the workspaces' order.
 
     sample: one sample (an id or a `Sample`) for all, or a list of one per workspace (default:
     the seed's sample). seeds: None (fresh, recorded in each result), one for all, or a list of
-    one per workspace. A HarnessError is raised (the other gradings finish first) unless
-    `return_exceptions`, which puts it in its place. Interrupted (Ctrl-C), it kills the
-    gradings under way before the interruption goes on.
+    one per workspace. judges: judge processes (`judge_processes.JudgeProcesses`) to judge each
+    grading in, with their own warm pools, instead of threads of this process (the same
+    verdicts; faster with 2 workers or more, as the judges no longer take turns at this
+    interpreter's lock); not with `pool`. A HarnessError is raised (the other gradings finish
+    first) unless `return_exceptions`, which puts it in its place. Interrupted (Ctrl-C), it
+    kills the gradings under way before the interruption goes on.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1; got {workers}")
+    if judges is not None and pool is not None:
+        raise ValueError("grade_many takes a pool or judge processes (which have their own pools), not both")
     paths = [Path(w) for w in workspaces]
     samples = _per_item(sample, len(paths), "sample")
     seed_list = _per_item(seeds, len(paths), "seeds")
-    pool = pool if pool is not None else default_pool()
-    launchers = [warm.GradingLauncher(pool) for _ in paths]
+    if judges is None:
+        pool = pool if pool is not None else default_pool()
+        launchers: list = [warm.GradingLauncher(pool) for _ in paths]
+    else:
+        from vsd_inspect.judge_processes import RemoteGrading
+
+        launchers = [RemoteGrading() for _ in paths]
     results: list = [None] * len(paths)
 
     def one(i: int) -> None:
         try:
-            results[i] = _grade(paths[i], samples[i], seed_list[i], rates, tolerance, limits, pool, launchers[i])
+            if judges is None:
+                results[i] = _grade(paths[i], samples[i], seed_list[i], rates, tolerance, limits, pool, launchers[i])
+            else:
+                results[i] = judges.grade(paths[i], samples[i], seed_list[i], rates, tolerance, limits, launchers[i])
         except (HarnessError, NotADirectoryError) as ex:
             results[i] = ex
 
@@ -228,15 +246,27 @@ async def grade_solution_async(
     *,
     sample: str | None = None,
     pool: warm.WarmPool | None = None,
+    judges: "JudgeProcesses | None" = None,
 ) -> GradeResult:
-    """`grade_solution` without blocking the event loop. Cancelling the awaiting task kills
-    the grading's processes at once (its files are removed by its thread right after)."""
-    pool = pool if pool is not None else default_pool()
-    launcher = warm.GradingLauncher(pool)
+    """`grade_solution` without blocking the event loop, on `pool` or in one of `judges`' judge
+    processes (as `grade_many`). Cancelling the awaiting task kills the grading's processes at
+    once (its files are removed right after)."""
     loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(
-        None, _grade, Path(workspace_dir), sample, seed, rates, tolerance, limits, pool, launcher
-    )
+    if judges is not None:
+        if pool is not None:
+            raise ValueError("grade_solution_async takes a pool or judge processes, not both")
+        from vsd_inspect.judge_processes import RemoteGrading
+
+        launcher = RemoteGrading()
+        future = loop.run_in_executor(
+            None, judges.grade, Path(workspace_dir), sample, seed, rates, tolerance, limits, launcher
+        )
+    else:
+        pool = pool if pool is not None else default_pool()
+        launcher = warm.GradingLauncher(pool)
+        future = loop.run_in_executor(
+            None, _grade, Path(workspace_dir), sample, seed, rates, tolerance, limits, pool, launcher
+        )
     try:
         return await future
     except asyncio.CancelledError:

@@ -1,5 +1,7 @@
-"""(f) batch throughput: `grade_many` on the warm pool (`grader/pool.py`) against the seed's own
-naive grader, the same reference workspaces and workers, interleaved in one run."""
+"""(f) batch throughput: `grade_many` against the seed's own naive grader, the same reference
+workspaces and workers, interleaved in one run. `grade_many` is measured both ways it runs: its
+gradings judged in judge processes (`judge_processes.py`, each with its warm pool), the targets'
+figure, and in threads of this process on one warm pool (`grader/pool.py`)."""
 
 import hashlib
 import subprocess
@@ -63,6 +65,7 @@ def batch_throughput(workspaces: int, rounds: int, report: "Report") -> dict:
 
     from vsd_inspect.batch import grade_many
     from vsd_inspect.grader import pool as warm
+    from vsd_inspect.judge_processes import JudgeProcesses
 
     why = warm.available()
     if why:
@@ -70,11 +73,14 @@ def batch_throughput(workspaces: int, rounds: int, report: "Report") -> dict:
     with tempfile.TemporaryDirectory(prefix="vsd-bench-") as tmp:
         dirs = [reference_workspace(Path(tmp) / f"w{i}") for i in range(workspaces)]
         expected = hashlib.sha256((dirs[0] / "test_dropout.py").read_bytes()).hexdigest()
-        series: dict[str, list[dict]] = {"naive": [], "pool": []}
-        with warm.WarmPool() as pool:
+        series: dict[str, list[dict]] = {"judges": [], "pool": [], "naive": []}
+        with warm.WarmPool() as pool, JudgeProcesses(BATCH_WORKERS) as judges:
             t0 = time.perf_counter()
             grade_many(dirs[:1], workers=1, pool=pool)  # the zygotes start here
             startup = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            grade_many(dirs[:BATCH_WORKERS], workers=BATCH_WORKERS, judges=judges)  # each with its pool
+            judges_startup = time.perf_counter() - t0
 
             def naive() -> dict:
                 cpu0, t = children_cpu_seconds(), time.perf_counter()
@@ -91,12 +97,21 @@ def batch_throughput(workspaces: int, rounds: int, report: "Report") -> dict:
                 cpu = own.ru_utime + own.ru_stime + _pool_cpu_seconds(pool) - cpu0
                 return {"seconds": seconds, "cpu": cpu, "rewards": [r.reward for r in results]}
 
-            steps = {"naive": naive, "pool": pooled}
+            def judged() -> dict:
+                own = resource.getrusage(resource.RUSAGE_SELF)
+                cpu0, t = own.ru_utime + own.ru_stime + judges.cpu_seconds(), time.perf_counter()
+                results = grade_many(dirs, workers=BATCH_WORKERS, judges=judges)
+                seconds = time.perf_counter() - t
+                own = resource.getrusage(resource.RUSAGE_SELF)
+                cpu = own.ru_utime + own.ru_stime + judges.cpu_seconds() - cpu0
+                return {"seconds": seconds, "cpu": cpu, "rewards": [r.reward for r in results]}
+
+            steps = {"judges": judged, "pool": pooled, "naive": naive}
             for name in steps:  # warm-up: page cache, imports, the pool's first children; not timed
                 steps[name]()
             loads = []
             for i in range(rounds):
-                order = list(steps) if i % 2 == 0 else list(steps)[::-1]
+                order = list(steps)[i % len(steps) :] + list(steps)[: i % len(steps)]
                 for name in order:
                     run = steps[name]()
                     for reward in run["rewards"]:
@@ -104,17 +119,23 @@ def batch_throughput(workspaces: int, rounds: int, report: "Report") -> dict:
                     series[name].append(run)
                 loads.append(load_average())
             restarts = pool.restarts
+            judge_restarts = judges.restarts
     rates = {k: [workspaces / r["seconds"] for r in runs] for k, runs in series.items()}
-    ratios = [p / n for p, n in zip(rates["pool"], rates["naive"])]
+    ratios = [p / n for p, n in zip(rates["judges"], rates["naive"])]
+    thread_ratios = [p / n for p, n in zip(rates["pool"], rates["naive"])]
     return {
         "workspaces": workspaces,
         "workers": BATCH_WORKERS,
         "rounds": rounds,
         "pool_startup_seconds": startup,
+        "judges_startup_seconds": judges_startup,
         "zygote_restarts": restarts,
+        "judge_restarts": judge_restarts,
         "grades_per_second": {k: summary(v) for k, v in rates.items()},
         "ratio_per_round": ratios,
         "ratio": statistics.median(ratios),
+        "threads_ratio_per_round": thread_ratios,
+        "threads_ratio": statistics.median(thread_ratios),
         "cpu_seconds_per_grade": {k: statistics.median(r["cpu"] / workspaces for r in runs) for k, runs in series.items()},
         "rewards_ok": {k: sum(x == 1.0 for r in runs for x in r["rewards"]) for k, runs in series.items()},
         "gradings": {k: len(runs) * workspaces for k, runs in series.items()},
@@ -130,17 +151,25 @@ def render_batch(d: dict) -> list[str]:
         "",
         f"  {'grader':44} {'grades/s':>9} {'min':>7} {'CPU/grade':>10} {'rewards 1.0':>12}",
     ]
-    names = {"pool": "grade_many (warm pool)", "naive": "naive: hash, 'sqrt', python test_dropout.py"}
-    for key in ("pool", "naive"):
+    names = {
+        "judges": "grade_many, judge processes",
+        "pool": "grade_many, threads on one warm pool",
+        "naive": "naive: hash, 'sqrt', python test_dropout.py",
+    }
+    for key in ("judges", "pool", "naive"):
         lines.append(
             f"  {names[key]:44} {g[key]['median']:>9.2f} {g[key]['min']:>7.2f} {fmt_s(c[key]):>10} "
             f"{d['rewards_ok'][key]:>6}/{d['gradings'][key]}"
         )
-    per_round = ", ".join(f"{r:.2f}" for r in d["ratio_per_round"])
-    lines.append(f"  grade_many / naive: {d['ratio']:.2f}× median (per round: {per_round})")
+    for label, key in (("judge processes", "ratio"), ("threads", "threads_ratio")):
+        per_round = ", ".join(f"{r:.2f}" for r in d[f"{key}_per_round"])
+        lines.append(f"  grade_many ({label}) / naive: {d[key]:.2f}× median (per round: {per_round})")
     lines.append(
-        f"  the pool's start (two zygotes and a first grading): {fmt_s(d['pool_startup_seconds'])}; "
-        f"zygote restarts: {d['zygote_restarts']}; CPU: the judge and the zygotes' children (pool), "
-        "the naive grader's test runs"
+        f"  starts: the pool (two zygotes and a first grading) {fmt_s(d['pool_startup_seconds'])}, "
+        f"{d['workers']} judge processes (each with its pool, and a first grading) {fmt_s(d['judges_startup_seconds'])}; "
+        f"restarts: zygotes {d['zygote_restarts']}, judge processes {d['judge_restarts']}"
+    )
+    lines.append(
+        "  CPU: the judges (this process, or the judge processes) and their zygotes' children; the naive grader's test runs"
     )
     return lines

@@ -24,7 +24,7 @@ SECTION_TITLES = {
     "c": "eval cost, local sandbox",
     "d": "eval cost, Docker sandbox",
     "e": "peak memory of a grading",
-    "f": "batch throughput: grade_many on the warm pool vs the naive grader",
+    "f": "batch throughput: grade_many, in judge processes and in threads, vs the naive grader",
     "g": "Harbor trial wall time",
 }
 
@@ -170,7 +170,7 @@ def targets(sections: dict) -> list[dict]:
         )
     f = sections.get("f")
     if f and "skipped" not in f:
-        rate = f["grades_per_second"]["pool"]["median"]
+        rate = f["grades_per_second"]["judges"]["median"]
         out.append(
             _target(
                 f"(f) grade_many grades/s, {f['workspaces']} workspaces, {f['workers']} workers",

@@ -344,7 +344,9 @@ def _grade_run(v: "Verdict", spec: dict, candidate: bytes, expected_test: bytes,
             started = True
         finally:
             try:
-                result = worker.finish(t0)
+                # Not started (the judge failed before "go"): the worker, waiting for it, is
+                # killed at once rather than after its wall-time limit.
+                result = worker.finish(t0, wait=started)
                 if started:  # the outputs, checked while the user-run goes on
                     buffer.settled = outbuf.writers_dead(worker.applied)
                     judged, problem = judging.result(buffer, layout)
@@ -352,7 +354,7 @@ def _grade_run(v: "Verdict", spec: dict, candidate: bytes, expected_test: bytes,
                 if user_run is not None:
                     user_run.finish(t0, wait=False)
                 raise
-            user_result = user_run.finish(t0) if user_run is not None else None
+            user_result = user_run.finish(t0, wait=started) if user_run is not None else None
     finally:
         if pool and worker is not None and layout is not None:
             pool.give_back_buffer(buffer, layout.size, worker.applied)

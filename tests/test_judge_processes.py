@@ -79,6 +79,15 @@ def test_judge_processes_give_grade_solutions_verdicts(tmp_path, judges):
     assert judges.cpu_seconds() > 0
 
 
+def test_grade_many_with_workers_judges_in_this_processs_judge_processes(tmp_path):
+    ws = _sample_workspace(tmp_path, SAMPLES[0], "reference")
+    results = batch.grade_many([ws, ws], seeds=[1, 2], workers=2)
+    assert [r.reward for r in results] == [1.0, 1.0]
+    judges = batch.default_judges(2)
+    assert judges is not None and len(judges._all) == 2 and all(j.proc.poll() is None for j in judges._all)
+    assert comparable(results[1].verdict) == comparable(grade_solution(ws, seed=2))
+
+
 def test_harness_errors_are_raised_as_in_this_process(tmp_path, judges):
     ws = _sample_workspace(tmp_path, SAMPLES[0], "reference")
     missing = tmp_path / "no-such-workspace"

@@ -8,8 +8,10 @@
 Each grading is `grade_solution`'s, run the same way with the same seed, so it gives the same
 verdict (`result.verdict` is that dict); only how its two jailed processes start differs: they
 fork from the warm pool's zygotes (`grader/pool.py`), which have numpy loaded, instead of
-starting an interpreter each. A host that cannot run the pool (not Linux, no pidfds) grades the
-same way `grade_solution` does, exec'ing each process.
+starting an interpreter each. With 2 workers or more, each grading is also judged in a judge
+process of its own (`judge_processes.py`, each with its warm pool), so that the judges do not
+take turns at one interpreter's lock. A host that cannot run the pool (not Linux, no pidfds)
+grades the same way `grade_solution` does, exec'ing each process.
 
 The result contract, for a trainer:
   reward          1.0 or 0.0, nothing else (1.0 exactly when every check passed)
@@ -124,13 +126,36 @@ def default_pool() -> warm.WarmPool | None:
         return _default
 
 
+_default_judges: "JudgeProcesses | None" = None
+
+
+def default_judges(workers: int) -> "JudgeProcesses | None":
+    """This process's judge processes, at least `workers` of them, started on first use and
+    kept until exit (None where the host cannot run a warm pool)."""
+    global _default_judges
+    with _default_lock:
+        if _default_judges is None or _default_judges.closed:
+            if warm.available():
+                return None
+            from vsd_inspect.judge_processes import JudgeProcesses
+
+            _default_judges = JudgeProcesses(workers)
+        _default_judges.ensure(workers)
+        return _default_judges
+
+
 def _forget_default_in_child() -> None:
-    """In a forked copy of this process: the zygotes are the parent's (their sockets close)."""
-    global _default
+    """In a forked copy of this process: the zygotes and judge processes are the parent's
+    (their sockets close)."""
+    global _default, _default_judges
     if _default is not None:
         for zygote in list(_default._zygotes.values()):  # no lock: another thread may have held it
             zygote.close()
         _default = None
+    if _default_judges is not None:
+        for judge_process in list(_default_judges._all):
+            judge_process.sock.close()
+        _default_judges = None
 
 
 if hasattr(os, "register_at_fork"):
@@ -186,9 +211,11 @@ def grade_many(
     sample: one sample (an id or a `Sample`) for all, or a list of one per workspace (default:
     the seed's sample). seeds: None (fresh, recorded in each result), one for all, or a list of
     one per workspace. judges: judge processes (`judge_processes.JudgeProcesses`) to judge each
-    grading in, with their own warm pools, instead of threads of this process (the same
-    verdicts; faster with 2 workers or more, as the judges no longer take turns at this
-    interpreter's lock); not with `pool`. A HarnessError is raised (the other gradings finish
+    grading in, each with its own warm pool, instead of threads of this process: the same
+    verdicts, faster, as the judges no longer take turns at this interpreter's lock (by
+    default with 2 workers or more and no `pool`: this process's, `default_judges`). pool: a
+    warm pool whose zygotes the gradings use, judged in threads here (not with `judges`; by
+    default with 1 worker: this process's, `default_pool`). A HarnessError is raised (the other gradings finish
     first) unless `return_exceptions`, which puts it in its place. Interrupted (Ctrl-C), it
     kills the gradings under way before the interruption goes on.
     """
@@ -199,6 +226,8 @@ def grade_many(
     paths = [Path(w) for w in workspaces]
     samples = _per_item(sample, len(paths), "sample")
     seed_list = _per_item(seeds, len(paths), "seeds")
+    if judges is None and pool is None and workers > 1:
+        judges = default_judges(workers)
     if judges is None:
         pool = pool if pool is not None else default_pool()
         launchers: list = [warm.GradingLauncher(pool) for _ in paths]

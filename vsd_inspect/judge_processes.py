@@ -161,6 +161,11 @@ class JudgeProcesses:
         self._all: list[_JudgeProcess] = []
         atexit.register(self.close)
 
+    def ensure(self, processes: int) -> None:
+        """At least `processes` judge processes from now on (the others start on first use)."""
+        with self._lock:
+            self.processes = max(self.processes, processes)
+
     def start(self) -> None:
         """Start every judge process now and wait until each is ready (else: on first use)."""
         with self._lock:

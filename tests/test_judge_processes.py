@@ -22,7 +22,7 @@ from vsd_inspect.grader.jail import Limits
 from vsd_inspect.judge_processes import JudgeProcesses
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_batch import CORPUS_FAST, SAMPLES, SLEEPER, _alive, _corpus_workspace, _sample_workspace, _scratch_left, comparable  # noqa: E402
+from test_batch import CORPUS_FAST, REFERENCE, SAMPLES, SLEEPER, _alive, _corpus_workspace, _sample_workspace, _scratch_left, comparable  # noqa: E402
 
 pytestmark = pytest.mark.skipif(bool(pool.available()), reason=f"no warm pool here: {pool.available()}")
 
@@ -144,6 +144,24 @@ def test_a_judge_process_that_dies_takes_its_gradings_and_is_replaced(tmp_path):
         reference = _sample_workspace(tmp_path, SAMPLES[0], "reference")
         assert batch.grade_many([reference], judges=judges)[0].reward == 1.0
         assert judges.restarts == 1 and _judge_pids(judges) != [judge_pid]
+
+
+def test_a_late_cancel_leaves_the_next_grading_of_its_judge_process_alone(tmp_path):
+    """A cancel sent for a grading that has just ended (the judge process has moved on to the
+    next) names that grading, and the next one is graded to its end."""
+    ws = tmp_path / "slow"
+    setup_task_files(ws)
+    (ws / "dropout.py").write_text("import time\ntime.sleep(1)\n" + REFERENCE)
+    with JudgeProcesses(1) as judges:
+        assert batch.grade_many([ws], judges=judges)[0].reward == 1.0  # the grading with id 1
+        [judge] = judges._all
+        results = []
+        t = threading.Thread(target=lambda: results.extend(batch.grade_many([ws], judges=judges, return_exceptions=True)))
+        t.start()
+        _wait_for(lambda: _at_least(4, _descendants([judge.proc.pid])))  # the second one's processes
+        judge.send({"op": "cancel", "id": 1})
+        t.join(timeout=60)
+        assert not isinstance(results[0], BaseException) and results[0].reward == 1.0
 
 
 def os_kill(pid: int) -> None:

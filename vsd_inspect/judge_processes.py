@@ -123,19 +123,20 @@ class RemoteGrading:
         self._lock = threading.Lock()
         self.cancelled = False
         self._judge: _JudgeProcess | None = None
+        self._id = 0
 
-    def _attach(self, judge: _JudgeProcess | None) -> bool:
+    def _attach(self, judge: _JudgeProcess | None, grading_id: int = 0) -> bool:
         with self._lock:
-            self._judge = judge
+            self._judge, self._id = judge, grading_id
             return not self.cancelled
 
     def cancel(self) -> None:
         with self._lock:
             self.cancelled = True
-            judge = self._judge
+            judge, grading_id = self._judge, self._id
         if judge is not None:
-            try:
-                judge.send({"op": "cancel"})
+            try:  # by its id: a cancel that arrives late leaves the judge's next grading alone
+                judge.send({"op": "cancel", "id": grading_id})
             except OSError:
                 pass  # it is gone, and its gradings with it
 
@@ -154,6 +155,7 @@ class JudgeProcesses:
             raise HarnessError(f"judge processes need a warm pool, which cannot run here: {why}")
         self.processes = processes
         self.restarts = 0
+        self._ids = iter(range(1, 1 << 62))
         self.closed = False
         self._lock = threading.Lock()
         self._owner = os.getpid()
@@ -217,9 +219,11 @@ class JudgeProcesses:
             "tolerance": tolerance,
             "limits": dataclasses.asdict(limits),
         }
+        with self._lock:
+            request["id"] = next(self._ids)
         judge = self._take(grading)
         try:
-            if not grading._attach(judge):
+            if not grading._attach(judge, request["id"]):
                 raise HarnessError("the grading was cancelled")
             judge.send(request)
             reply = judge.receive(None)
@@ -297,7 +301,7 @@ def _serve(fd: int) -> None:
             _send(sock, message)
 
     pool = warm.WarmPool()
-    current: list = [None]  # the grading under way: (its launcher, its thread)
+    current: list = [None]  # the grading under way: (its id, its launcher, its thread)
 
     def run(request: dict, launcher) -> None:
         try:
@@ -328,10 +332,10 @@ def _serve(fd: int) -> None:
         if op == "grade":
             launcher = warm.GradingLauncher(pool)
             thread = threading.Thread(target=run, args=(request, launcher), name="vsd-judge", daemon=True)
-            current[0] = (launcher, thread)
+            current[0] = (request.get("id"), launcher, thread)
             thread.start()
-        elif op == "cancel" and current[0] is not None:
-            current[0][0].cancel()
+        elif op == "cancel" and current[0] is not None and current[0][0] == request.get("id"):
+            current[0][1].cancel()
         elif op == "usage":
             import resource
 
@@ -342,8 +346,8 @@ def _serve(fd: int) -> None:
                 cpu += usage["cpu_self"] + usage["cpu_children"]
             reply({"cpu": cpu})
     if current[0] is not None:  # the caller went: so does its grading
-        current[0][0].cancel()
-        current[0][1].join(timeout=30)
+        current[0][1].cancel()
+        current[0][2].join(timeout=30)
     pool.close()
     os._exit(0)
 

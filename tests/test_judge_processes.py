@@ -81,7 +81,9 @@ def test_judge_processes_give_grade_solutions_verdicts(tmp_path, judges):
 
 def test_grade_many_with_workers_judges_in_this_processs_judge_processes(tmp_path):
     ws = _sample_workspace(tmp_path, SAMPLES[0], "reference")
-    results = batch.grade_many([ws, ws], seeds=[1, 2], workers=2)
+    import numpy as np
+
+    results = batch.grade_many([ws, ws], seeds=[np.int64(1), 2], workers=2)  # a trainer's numpy seed too
     assert [r.reward for r in results] == [1.0, 1.0]
     judges = batch.default_judges(2)
     assert judges is not None and len(judges._all) == 2 and all(j.proc.poll() is None for j in judges._all)

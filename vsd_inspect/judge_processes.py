@@ -178,7 +178,13 @@ class JudgeProcesses:
             new = [_JudgeProcess() for _ in range(self.processes - len(self._all))]
             self._all += new
         for judge in new:
-            judge.wait_ready()
+            try:
+                judge.wait_ready()
+            except BaseException:
+                with self._lock:
+                    self._all.remove(judge)
+                judge.close()
+                raise
             self._free.put(judge)
 
     def _take(self, grading: RemoteGrading) -> _JudgeProcess:
@@ -214,9 +220,9 @@ class JudgeProcesses:
             "op": "grade",
             "workspace": str(Path(workspace).absolute()),
             "sample": _sample(sample).id,  # an unknown one raises here, as grade_solution does
-            "seed": seed,
-            "rates": list(rates),
-            "tolerance": tolerance,
+            "seed": None if seed is None else int(seed),  # a trainer's numpy integers included
+            "rates": [float(r) for r in rates],
+            "tolerance": float(tolerance),
             "limits": dataclasses.asdict(limits),
         }
         with self._lock:

@@ -15,6 +15,22 @@ from . import categories as cat, contract, outbuf
 from .categories import HarnessError
 from .outbuf import OutputBuffer
 
+_DTYPES: dict[str, tuple[np.dtype, str]] = {}  # a header's dtype string -> the dtype and its name
+_MAX_DTYPES = 64
+
+
+def _dtype(descr: str) -> tuple[np.dtype, str]:
+    """np.dtype(descr) and its name, parsed once per distinct string (a grading reads ~90
+    headers, nearly all of one or two dtypes; `dtype.name` is computed in Python each time)."""
+    hit = _DTYPES.get(descr)
+    if hit is None:
+        dtype = np.dtype(descr)
+        hit = (dtype, dtype.name)
+        if len(_DTYPES) < _MAX_DTYPES:
+            _DTYPES[descr] = hit
+    return hit
+
+
 def load_array(buffer: OutputBuffer, region: tuple[int, int], shape: tuple, dtypes: tuple[str, ...]) -> tuple[np.ndarray | None, str]:
     """An output from its region of the buffer: the header the worker wrote is checked before
     any byte is read, then the bytes are copied into an array of the judge's own (read-only).
@@ -34,8 +50,8 @@ def load_array(buffer: OutputBuffer, region: tuple[int, int], shape: tuple, dtyp
             raise ValueError("a shape that is not one")
         if tuple(got_shape) != tuple(shape):
             return None, f"has shape {tuple(got_shape)}; input {tuple(shape)}"
-        dtype = np.dtype(descr)
-        if dtype.name not in dtypes or dtype.hasobject:
+        dtype, name = _dtype(descr)
+        if name not in dtypes or dtype.hasobject:
             return None, f"has dtype {dtype}; expected {' or '.join(dtypes)}"
         count = 1
         for d in shape:

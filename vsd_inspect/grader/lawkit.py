@@ -164,8 +164,9 @@ def signed_input(
         magnitude = np.exp(rng.uniform(math.log(low), math.log(high), size=shape))
     else:
         magnitude = rng.uniform(low, high, size=shape)
-    sign = np.where(rng.random(size=shape) < plus, 1.0, -1.0)
-    return (sign * magnitude).astype(dtype)
+    positive = rng.random(size=shape) < plus
+    # m or −m exactly, as ±1.0 · m is, without the ±1 array and its product.
+    return np.where(positive, magnitude, -magnitude).astype(dtype, copy=False)
 
 
 def shape_with(rng: np.random.Generator, ndim: int, total: int, lead: tuple[int, int] = (8, 40)) -> tuple[int, ...]:

@@ -136,10 +136,11 @@ def readout(case: Case, x: np.ndarray, y: np.ndarray) -> Readout:
     """Dropped elements are exactly 0, a kept one is x/√q to RTOL, and every channel (n, c) is
     all dropped or all kept; the events are the (N, C) grid of dropped channels."""
     s = 1.0 / math.sqrt(1.0 - case.rate)
-    xs = x.astype(np.float64) * s
+    xs = np.multiply(x, s, dtype=np.float64)  # x in float64, times s: as x.astype(float64) * s
     kept = y != 0
-    rel = np.abs(y - xs)
-    rel /= np.abs(xs)
+    rel = np.subtract(y, xs, dtype=np.float64)
+    np.abs(rel, out=rel)
+    rel /= np.abs(xs, out=xs)  # (xs is not needed past here)
     rel *= kept  # dropped elements do not count
     worst = float(rel.max(initial=0.0))
     n, c = x.shape[0], x.shape[1]

@@ -178,13 +178,20 @@ def test_a_reward_is_never_anything_but_zero_or_one():
         batch.GradeResult.from_verdict(verdict | {"passed": None, "reward": None})
 
 
-def test_harness_errors_raise_or_take_their_place(tmp_path, warm_pool, monkeypatch):
+def check_a_missing_workspace(tmp_path, **door) -> Path:
+    """A missing workspace beside a passing one, on `door`: raised, or in its place with
+    `return_exceptions`. Returns the passing workspace."""
     ws = _sample_workspace(tmp_path, SAMPLES[0], "reference")
     missing = tmp_path / "no-such-workspace"
     with pytest.raises(NotADirectoryError):
-        batch.grade_many([ws, missing], pool=warm_pool)
-    results = batch.grade_many([ws, missing], pool=warm_pool, return_exceptions=True)
+        batch.grade_many([ws, missing], **door)
+    results = batch.grade_many([ws, missing], return_exceptions=True, **door)
     assert results[0].reward == 1.0 and isinstance(results[1], NotADirectoryError)
+    return ws
+
+
+def test_harness_errors_raise_or_take_their_place(tmp_path, warm_pool, monkeypatch):
+    ws = check_a_missing_workspace(tmp_path, pool=warm_pool)
     monkeypatch.setattr(judge, "load_laws", lambda concept: (_ for _ in ()).throw(HarnessError("the laws are broken")))
     with pytest.raises(HarnessError, match="the laws are broken"):
         batch.grade_many([ws], pool=warm_pool)
@@ -216,19 +223,23 @@ def test_a_lost_zygote_is_graded_again_from_a_new_one(tmp_path, warm_pool, monke
     assert isinstance(errors[0], pool.ZygoteLost)
 
 
-def test_async_gradings_run_together_with_the_same_verdicts(tmp_path, warm_pool):
+def check_async_gradings(tmp_path, **door) -> None:
+    """A passing and a failing grading awaited together, on `door` (a pool, or judge
+    processes): grade_solution's verdicts."""
     passing = _sample_workspace(tmp_path, SAMPLES[0], "reference")
     failing = _sample_workspace(tmp_path, SAMPLES[0], "starter")
 
     async def both():
-        return await asyncio.gather(
-            batch.grade_solution_async(passing, seed=3, pool=warm_pool), batch.grade_solution_async(failing, seed=4, pool=warm_pool)
-        )
+        return await asyncio.gather(batch.grade_solution_async(passing, seed=3, **door), batch.grade_solution_async(failing, seed=4, **door))
 
     good, bad = asyncio.run(both())
     assert (good.reward, bad.reward) == (1.0, 0.0)
     assert comparable(good.verdict) == comparable(grade_solution(passing, seed=3))
     assert comparable(bad.verdict) == comparable(grade_solution(failing, seed=4))
+
+
+def test_async_gradings_run_together_with_the_same_verdicts(tmp_path, warm_pool):
+    check_async_gradings(tmp_path, pool=warm_pool)
 
 
 def _alive(pid: int) -> bool:

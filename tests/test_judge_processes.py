@@ -4,7 +4,6 @@ seed; harness errors raised as in this process; a judge process that dies or an 
 batch leaves no process of its gradings behind.
 """
 
-import asyncio
 import signal
 import subprocess
 import sys
@@ -22,7 +21,19 @@ from vsd_inspect.grader.jail import Limits
 from vsd_inspect.judge_processes import JudgeProcesses
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_batch import CORPUS_FAST, REFERENCE, SAMPLES, SLEEPER, _alive, _corpus_workspace, _sample_workspace, _scratch_left, comparable  # noqa: E402
+from test_batch import (  # noqa: E402
+    CORPUS_FAST,
+    REFERENCE,
+    SAMPLES,
+    SLEEPER,
+    _alive,
+    _corpus_workspace,
+    _sample_workspace,
+    _scratch_left,
+    check_a_missing_workspace,
+    check_async_gradings,
+    comparable,
+)
 
 pytestmark = pytest.mark.skipif(bool(pool.available()), reason=f"no warm pool here: {pool.available()}")
 
@@ -91,12 +102,7 @@ def test_grade_many_with_workers_judges_in_this_processs_judge_processes(tmp_pat
 
 
 def test_harness_errors_are_raised_as_in_this_process(tmp_path, judges):
-    ws = _sample_workspace(tmp_path, SAMPLES[0], "reference")
-    missing = tmp_path / "no-such-workspace"
-    with pytest.raises(NotADirectoryError):
-        batch.grade_many([ws, missing], judges=judges)
-    results = batch.grade_many([ws, missing], judges=judges, return_exceptions=True)
-    assert results[0].reward == 1.0 and isinstance(results[1], NotADirectoryError)
+    ws = check_a_missing_workspace(tmp_path, judges=judges)
     # Too small a buffer for the outputs: the judge's own failure, after the worker started
     # (which is killed then, not left to its wall-time limit).
     tiny = Limits(file_bytes=4096, wall_seconds=300)
@@ -114,18 +120,7 @@ def test_harness_errors_are_raised_as_in_this_process(tmp_path, judges):
 
 
 def test_async_gradings_in_judge_processes(tmp_path, judges):
-    passing = _sample_workspace(tmp_path, SAMPLES[0], "reference")
-    failing = _sample_workspace(tmp_path, SAMPLES[0], "starter")
-
-    async def both():
-        return await asyncio.gather(
-            batch.grade_solution_async(passing, seed=3, judges=judges), batch.grade_solution_async(failing, seed=4, judges=judges)
-        )
-
-    good, bad = asyncio.run(both())
-    assert (good.reward, bad.reward) == (1.0, 0.0)
-    assert comparable(good.verdict) == comparable(grade_solution(passing, seed=3))
-    assert comparable(bad.verdict) == comparable(grade_solution(failing, seed=4))
+    check_async_gradings(tmp_path, judges=judges)
 
 
 def test_a_judge_process_that_dies_takes_its_gradings_and_is_replaced(tmp_path):

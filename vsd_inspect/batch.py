@@ -153,8 +153,7 @@ def _forget_default_in_child() -> None:
             zygote.close()
         _default = None
     if _default_judges is not None:
-        for judge_process in list(_default_judges._all):
-            judge_process.sock.close()
+        _default_judges.forget()
         _default_judges = None
 
 
@@ -165,14 +164,11 @@ if hasattr(os, "register_at_fork"):
 # ---------------------------------------------------------------- one grading
 
 
-def _grade(
-    workspace, sample, seed, rates, tolerance, limits, pool: warm.WarmPool | None, launcher: warm.GradingLauncher | None = None
-) -> GradeResult:
-    """`grade_solution` with a launcher of the pool's (or an exec'ing one without a pool);
-    once more, from a new zygote, if the zygote of one of its processes died."""
+def _grade(workspace, sample, seed, rates, tolerance, limits, launcher: warm.GradingLauncher) -> GradeResult:
+    """`grade_solution` with `launcher` (its pool's zygotes, or exec'ing without a pool); once
+    more, from a new zygote, if the zygote of one of its processes died."""
     from vsd_inspect.api import grade_solution
 
-    launcher = launcher or warm.GradingLauncher(pool)
     attempt = 0
     while True:
         try:
@@ -182,6 +178,20 @@ def _grade(
             attempt += 1
             if attempt > RETRIES_AFTER_LOST_ZYGOTE or launcher.cancelled:
                 raise
+
+
+def _door(pool: warm.WarmPool | None, judges: "JudgeProcesses | None", workers: int):
+    """How the gradings run: (a new launcher for one, the call that grades a workspace with it,
+    `_grade`'s arguments). In one of `judges`' judge processes, or in the caller's thread on
+    `pool`'s zygotes; by default, judge processes for 2 workers or more, else this process's pool."""
+    if judges is not None and pool is not None:
+        raise ValueError("a pool or judge processes (which have their own pools), not both")
+    if judges is None and pool is None and workers > 1:
+        judges = default_judges(workers)
+    if judges is not None:
+        return judges.launcher, judges.grade
+    pool = pool if pool is not None else default_pool()
+    return (lambda: warm.GradingLauncher(pool)), _grade
 
 
 def _per_item(value, n: int, what: str) -> list:
@@ -221,28 +231,16 @@ def grade_many(
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1; got {workers}")
-    if judges is not None and pool is not None:
-        raise ValueError("grade_many takes a pool or judge processes (which have their own pools), not both")
+    new_launcher, grade = _door(pool, judges, workers)
     paths = [Path(w) for w in workspaces]
     samples = _per_item(sample, len(paths), "sample")
     seed_list = _per_item(seeds, len(paths), "seeds")
-    if judges is None and pool is None and workers > 1:
-        judges = default_judges(workers)
-    if judges is None:
-        pool = pool if pool is not None else default_pool()
-        launchers: list = [warm.GradingLauncher(pool) for _ in paths]
-    else:
-        from vsd_inspect.judge_processes import RemoteGrading
-
-        launchers = [RemoteGrading() for _ in paths]
+    launchers = [new_launcher() for _ in paths]
     results: list = [None] * len(paths)
 
     def one(i: int) -> None:
         try:
-            if judges is None:
-                results[i] = _grade(paths[i], samples[i], seed_list[i], rates, tolerance, limits, pool, launchers[i])
-            else:
-                results[i] = judges.grade(paths[i], samples[i], seed_list[i], rates, tolerance, limits, launchers[i])
+            results[i] = grade(paths[i], samples[i], seed_list[i], rates, tolerance, limits, launchers[i])
         except (HarnessError, NotADirectoryError) as ex:
             results[i] = ex
 
@@ -280,22 +278,10 @@ async def grade_solution_async(
     """`grade_solution` without blocking the event loop, on `pool` or in one of `judges`' judge
     processes (as `grade_many`). Cancelling the awaiting task kills the grading's processes at
     once (its files are removed right after)."""
+    new_launcher, grade = _door(pool, judges, 1)
+    launcher = new_launcher()
     loop = asyncio.get_running_loop()
-    if judges is not None:
-        if pool is not None:
-            raise ValueError("grade_solution_async takes a pool or judge processes, not both")
-        from vsd_inspect.judge_processes import RemoteGrading
-
-        launcher = RemoteGrading()
-        future = loop.run_in_executor(
-            None, judges.grade, Path(workspace_dir), sample, seed, rates, tolerance, limits, launcher
-        )
-    else:
-        pool = pool if pool is not None else default_pool()
-        launcher = warm.GradingLauncher(pool)
-        future = loop.run_in_executor(
-            None, _grade, Path(workspace_dir), sample, seed, rates, tolerance, limits, pool, launcher
-        )
+    future = loop.run_in_executor(None, grade, Path(workspace_dir), sample, seed, rates, tolerance, limits, launcher)
     try:
         return await future
     except asyncio.CancelledError:

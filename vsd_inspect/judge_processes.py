@@ -187,6 +187,10 @@ class JudgeProcesses:
                 raise
             self._free.put(judge)
 
+    def launcher(self) -> RemoteGrading:
+        """A handle for one grading, to pass to `grade` (cancel it from any thread)."""
+        return RemoteGrading()
+
     def _take(self, grading: RemoteGrading) -> _JudgeProcess:
         if len(self._all) < self.processes:
             self.start()
@@ -257,6 +261,14 @@ class JudgeProcesses:
             for judge in judges:
                 self._free.put(judge)
 
+    def forget(self) -> None:
+        """In a forked copy of the process that made them: let go of the parent's judge
+        processes without ending them (only this copy's ends of their sockets close)."""
+        self.closed = True
+        for judge in self._all:  # no lock: a thread the fork did not copy may have held it
+            judge.sock.close()
+        self._all = []
+
     def close(self) -> None:
         with self._lock:
             if self.closed:
@@ -313,7 +325,7 @@ def _serve(fd: int) -> None:
         try:
             result = batch._grade(
                 Path(request["workspace"]), request["sample"], request["seed"], tuple(request["rates"]),
-                request["tolerance"], Limits(**request["limits"]), pool, launcher,
+                request["tolerance"], Limits(**request["limits"]), launcher,
             )
             message = {"verdict": result.verdict}
         except (HarnessError, NotADirectoryError) as ex:

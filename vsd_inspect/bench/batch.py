@@ -88,23 +88,22 @@ def batch_throughput(workspaces: int, rounds: int, report: "Report") -> dict:
                     rewards = list(ex.map(lambda d: naive_grade(d, expected), dirs))
                 return {"seconds": time.perf_counter() - t, "cpu": children_cpu_seconds() - cpu0, "rewards": rewards}
 
-            def pooled() -> dict:
+            def measured(cpu_of, **door) -> dict:
+                """One grade_many over the workspaces: its seconds, the CPU of this process and
+                of `cpu_of()` (the zygotes' or the judge processes'), its rewards."""
                 own = resource.getrusage(resource.RUSAGE_SELF)
-                cpu0, t = own.ru_utime + own.ru_stime + _pool_cpu_seconds(pool), time.perf_counter()
-                results = grade_many(dirs, workers=BATCH_WORKERS, pool=pool)
+                cpu0, t = own.ru_utime + own.ru_stime + cpu_of(), time.perf_counter()
+                results = grade_many(dirs, workers=BATCH_WORKERS, **door)
                 seconds = time.perf_counter() - t
                 own = resource.getrusage(resource.RUSAGE_SELF)
-                cpu = own.ru_utime + own.ru_stime + _pool_cpu_seconds(pool) - cpu0
+                cpu = own.ru_utime + own.ru_stime + cpu_of() - cpu0
                 return {"seconds": seconds, "cpu": cpu, "rewards": [r.reward for r in results]}
 
+            def pooled() -> dict:
+                return measured(lambda: _pool_cpu_seconds(pool), pool=pool)
+
             def judged() -> dict:
-                own = resource.getrusage(resource.RUSAGE_SELF)
-                cpu0, t = own.ru_utime + own.ru_stime + judges.cpu_seconds(), time.perf_counter()
-                results = grade_many(dirs, workers=BATCH_WORKERS, judges=judges)
-                seconds = time.perf_counter() - t
-                own = resource.getrusage(resource.RUSAGE_SELF)
-                cpu = own.ru_utime + own.ru_stime + judges.cpu_seconds() - cpu0
-                return {"seconds": seconds, "cpu": cpu, "rewards": [r.reward for r in results]}
+                return measured(judges.cpu_seconds, judges=judges)
 
             steps = {"judges": judged, "pool": pooled, "naive": naive}
             for name in steps:  # warm-up: page cache, imports, the pool's first children; not timed

@@ -344,9 +344,7 @@ def _grade_run(v: "Verdict", spec: dict, candidate: bytes, expected_test: bytes,
             started = True
         finally:
             try:
-                # Not started (the judge failed before "go"): the worker, waiting for it, is
-                # killed at once rather than after its wall-time limit.
-                result = worker.finish(t0, wait=started)
+                result = worker.finish(t0, wait=started)  # not started: killed, not waited for
                 if started:  # the outputs, checked while the user-run goes on
                     buffer.settled = outbuf.writers_dead(worker.applied)
                     judged, problem = judging.result(buffer, layout)

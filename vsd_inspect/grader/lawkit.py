@@ -147,6 +147,19 @@ def normal_cdf(v: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- inputs
 
 
+def kept_deviation(x: np.ndarray, y: np.ndarray, s: float) -> tuple[float, np.ndarray]:
+    """The worst relative error |y − x·s| / |x·s| over the elements where y is not 0 (0.0 when
+    there are none), and where y is not 0: how a dropout law that scales kept elements by s reads
+    them out (x is never 0: `signed_input`). In float64, in place after the first two arrays."""
+    xs = np.multiply(x, s, dtype=np.float64)  # as x.astype(float64) * s
+    kept = y != 0
+    rel = np.subtract(y, xs, dtype=np.float64)
+    np.abs(rel, out=rel)
+    rel /= np.abs(xs, out=xs)
+    rel *= kept  # dropped elements do not count
+    return float(rel.max(initial=0.0)), kept
+
+
 def seed_pair(rng: np.random.Generator) -> tuple[int, int]:
     """Two different layer seeds (equal seeds would make "another seed draws other noise"
     fail a correct layer with probability 2^-31 per case)."""

@@ -24,6 +24,7 @@ from vsd_inspect.grader.lawkit import (
     chi2_lower_quantile,
     hoeffding,
     hoeffding_tail,
+    kept_deviation,
     seed_pair,
     shape_with,
     signed_input,
@@ -136,13 +137,7 @@ def readout(case: Case, x: np.ndarray, y: np.ndarray) -> Readout:
     """Dropped elements are exactly 0, a kept one is x/√q to RTOL, and every channel (n, c) is
     all dropped or all kept; the events are the (N, C) grid of dropped channels."""
     s = 1.0 / math.sqrt(1.0 - case.rate)
-    xs = np.multiply(x, s, dtype=np.float64)  # x in float64, times s: as x.astype(float64) * s
-    kept = y != 0
-    rel = np.subtract(y, xs, dtype=np.float64)
-    np.abs(rel, out=rel)
-    rel /= np.abs(xs, out=xs)  # (xs is not needed past here)
-    rel *= kept  # dropped elements do not count
-    worst = float(rel.max(initial=0.0))
+    worst, kept = kept_deviation(x, y, s)
     n, c = x.shape[0], x.shape[1]
     per_channel = kept.reshape(n, c, -1)
     kept_all, kept_any = per_channel.all(axis=2), per_channel.any(axis=2)

@@ -21,6 +21,7 @@ from vsd_inspect.grader.lawkit import (
     check,
     hoeffding,
     hoeffding_tail,
+    kept_deviation,
     seed_pair,
     shape_with,
     signed_input,
@@ -114,13 +115,7 @@ def event_probability(case: Case) -> float:
 def readout(case: Case, x: np.ndarray, y: np.ndarray) -> Readout:
     """Dropped elements are exactly 0; a kept element must be x/√q to RTOL."""
     s = 1.0 / math.sqrt(1.0 - case.rate)
-    xs = np.multiply(x, s, dtype=np.float64)  # x in float64, times s: as x.astype(float64) * s
-    kept = y != 0
-    rel = np.subtract(y, xs, dtype=np.float64)
-    np.abs(rel, out=rel)
-    rel /= np.abs(xs, out=xs)  # (xs is not needed past here)
-    rel *= kept  # dropped elements do not count
-    worst = float(rel.max(initial=0.0))
+    worst, kept = kept_deviation(x, y, s)
     bound = RTOL[case.dtype]
     return Readout(worst <= bound, worst, bound, ~kept)
 

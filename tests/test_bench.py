@@ -156,6 +156,9 @@ def test_batch_section_grades_both_graders_on_the_same_workspaces_and_harbor_say
     assert f["ratio"] == statistics.median(f["ratio_per_round"])
     assert f["threads_ratio"] == statistics.median(f["threads_ratio_per_round"])
     assert all(f["cpu_seconds_per_grade"][k] > 0 for k in ("judges", "pool", "naive"))
+    split = f["judges_split_per_grade"]  # where grade_many's CPU went, in judge processes
+    assert set(split) == {"judges", "zygotes", "jailed", "faults", "caller"}
+    assert all(split[k] > 0 for k in ("judges", "zygotes", "jailed")) and split["faults"] >= 100
     names = [t["name"] for t in data["targets"]]
     assert names == ["(f) grade_many grades/s, 4 workspaces, 2 workers", "(f) grade_many / naive grader, same run"]
 

@@ -250,12 +250,21 @@ class JudgeProcesses:
     def cpu_seconds(self) -> float:
         """CPU time of the judge processes and of everything their zygotes reaped (for the
         benchmark); waits until none is grading."""
+        return self.usage()["cpu"]
+
+    def usage(self) -> dict[str, float]:
+        """For the benchmark, summed over the judge processes (waits until none is grading):
+        cpu (all of the below), judges (the judge processes themselves), zygotes (their own
+        CPU), jailed (every process the zygotes reaped: the gradings' workers and user-runs),
+        faults (those processes' page faults)."""
         judges = [self._free.get() for _ in range(len(self._all))]
         try:
-            total = 0.0
+            total = dict.fromkeys(("cpu", "judges", "zygotes", "jailed", "faults"), 0.0)
             for judge in judges:
                 judge.send({"op": "usage"})
-                total += float(judge.receive(START_SECONDS)["cpu"])
+                reply = judge.receive(START_SECONDS)
+                for key in total:
+                    total[key] += float(reply[key])
             return total
         finally:
             for judge in judges:
@@ -358,11 +367,13 @@ def _serve(fd: int) -> None:
             import resource
 
             own = resource.getrusage(resource.RUSAGE_SELF)
-            cpu = own.ru_utime + own.ru_stime
+            split = {"judges": own.ru_utime + own.ru_stime, "zygotes": 0.0, "jailed": 0.0, "faults": 0}
             for zygote in pool.zygotes():
                 usage = zygote.call({"op": "ping"})
-                cpu += usage["cpu_self"] + usage["cpu_children"]
-            reply({"cpu": cpu})
+                split["zygotes"] += usage["cpu_self"]
+                split["jailed"] += usage["cpu_children"]
+                split["faults"] += usage["faults_children"]
+            reply({"cpu": split["judges"] + split["zygotes"] + split["jailed"], **split})
     if current[0] is not None:  # the caller went: so does its grading
         current[0][1].cancel()
         current[0][2].join(timeout=30)

@@ -88,22 +88,25 @@ def batch_throughput(workspaces: int, rounds: int, report: "Report") -> dict:
                     rewards = list(ex.map(lambda d: naive_grade(d, expected), dirs))
                 return {"seconds": time.perf_counter() - t, "cpu": children_cpu_seconds() - cpu0, "rewards": rewards}
 
-            def measured(cpu_of, **door) -> dict:
+            def measured(usage_of, **door) -> dict:
                 """One grade_many over the workspaces: its seconds, the CPU of this process and
-                of `cpu_of()` (the zygotes' or the judge processes'), its rewards."""
+                of `usage_of()["cpu"]` (the zygotes' or the judge processes'), with the split
+                `usage_of()` gives, its rewards."""
                 own = resource.getrusage(resource.RUSAGE_SELF)
-                cpu0, t = own.ru_utime + own.ru_stime + cpu_of(), time.perf_counter()
+                before, mine, t = usage_of(), own.ru_utime + own.ru_stime, time.perf_counter()
                 results = grade_many(dirs, workers=BATCH_WORKERS, **door)
                 seconds = time.perf_counter() - t
                 own = resource.getrusage(resource.RUSAGE_SELF)
-                cpu = own.ru_utime + own.ru_stime + cpu_of() - cpu0
-                return {"seconds": seconds, "cpu": cpu, "rewards": [r.reward for r in results]}
+                split = {k: v - before[k] for k, v in usage_of().items()}
+                split["caller"] = own.ru_utime + own.ru_stime - mine
+                cpu = split.pop("cpu") + split["caller"]
+                return {"seconds": seconds, "cpu": cpu, "split": split, "rewards": [r.reward for r in results]}
 
             def pooled() -> dict:
-                return measured(lambda: _pool_cpu_seconds(pool), pool=pool)
+                return measured(lambda: {"cpu": _pool_cpu_seconds(pool)}, pool=pool)
 
             def judged() -> dict:
-                return measured(judges.cpu_seconds, judges=judges)
+                return measured(judges.usage, judges=judges)
 
             steps = {"judges": judged, "pool": pooled, "naive": naive}
             for name in steps:  # warm-up: page cache, imports, the pool's first children; not timed
@@ -136,6 +139,8 @@ def batch_throughput(workspaces: int, rounds: int, report: "Report") -> dict:
         "threads_ratio_per_round": thread_ratios,
         "threads_ratio": statistics.median(thread_ratios),
         "cpu_seconds_per_grade": {k: statistics.median(r["cpu"] / workspaces for r in runs) for k, runs in series.items()},
+        # grade_many in judge processes, per grading (medians over the rounds): where its CPU went
+        "judges_split_per_grade": {k: statistics.median(r["split"][k] / workspaces for r in series["judges"]) for k in series["judges"][0]["split"]},
         "rewards_ok": {k: sum(x == 1.0 for r in runs for x in r["rewards"]) for k, runs in series.items()},
         "gradings": {k: len(runs) * workspaces for k, runs in series.items()},
         "load_per_round": loads,
@@ -171,4 +176,11 @@ def render_batch(d: dict) -> list[str]:
     lines.append(
         "  CPU: the judges (this process, or the judge processes) and their zygotes' children; the naive grader's test runs"
     )
+    split = d.get("judges_split_per_grade")
+    if split:
+        ms = {k: f"{v * 1e3:.1f} ms" for k, v in split.items() if k != "faults"}
+        lines.append(
+            f"  CPU per grading in judge processes: the judge {ms['judges']}, its zygotes {ms['zygotes']}, the jailed "
+            f"worker and user-run {ms['jailed']} ({split['faults']:.0f} page faults), grade_many's caller {ms['caller']}"
+        )
     return lines

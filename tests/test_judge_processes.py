@@ -88,9 +88,7 @@ def test_judge_processes_give_grade_solutions_verdicts(tmp_path, judges):
         assert comparable(result.verdict) == comparable(grade_solution(ws, seed=seed, sample=sample)), ws.name
     assert [r.reward for r in judged[: 2 * len(SAMPLES)]] == [1.0, 0.0] * len(SAMPLES)
     usage = judges.usage()  # the judge processes, their zygotes, the jailed processes reaped
-    assert usage["cpu"] == pytest.approx(usage["judges"] + usage["zygotes"] + usage["jailed"])
     assert min(usage["judges"], usage["zygotes"], usage["jailed"]) > 0 and usage["faults"] >= 100 * len(items)
-    assert judges.cpu_seconds() >= usage["cpu"]
 
 
 def test_grade_many_with_workers_judges_in_this_processs_judge_processes(tmp_path):

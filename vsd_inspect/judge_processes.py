@@ -247,16 +247,10 @@ class JudgeProcesses:
             return GradeResult.from_verdict(reply["verdict"])
         raise _error(reply.get("error", {}))
 
-    def cpu_seconds(self) -> float:
-        """CPU time of the judge processes and of everything their zygotes reaped (for the
-        benchmark); waits until none is grading."""
-        return self.usage()["cpu"]
-
     def usage(self) -> dict[str, float]:
         """For the benchmark, summed over the judge processes (waits until none is grading):
-        cpu (all of the below), judges (the judge processes themselves), zygotes (their own
-        CPU), jailed (every process the zygotes reaped: the gradings' workers and user-runs),
-        faults (those processes' page faults)."""
+        cpu (the seconds of all of the below), judges (the judge processes themselves), and
+        their pools' `WarmPool.usage()`: zygotes, jailed, faults."""
         judges = [self._free.get() for _ in range(len(self._all))]
         try:
             total = dict.fromkeys(("cpu", "judges", "zygotes", "jailed", "faults"), 0.0)
@@ -367,12 +361,7 @@ def _serve(fd: int) -> None:
             import resource
 
             own = resource.getrusage(resource.RUSAGE_SELF)
-            split = {"judges": own.ru_utime + own.ru_stime, "zygotes": 0.0, "jailed": 0.0, "faults": 0}
-            for zygote in pool.zygotes():
-                usage = zygote.call({"op": "ping"})
-                split["zygotes"] += usage["cpu_self"]
-                split["jailed"] += usage["cpu_children"]
-                split["faults"] += usage["faults_children"]
+            split = {"judges": own.ru_utime + own.ru_stime, **pool.usage()}
             reply({"cpu": split["judges"] + split["zygotes"] + split["jailed"], **split})
     if current[0] is not None:  # the caller went: so does its grading
         current[0][1].cancel()

@@ -47,15 +47,6 @@ def naive_grade(workspace: Path, expected_test_sha256: str) -> float:
     return 1.0 if out.returncode == 0 and "ALL PASSED" in out.stdout else 0.0
 
 
-def _pool_cpu_seconds(pool) -> float:
-    """CPU time of the pool's zygotes and of every child they reaped (not the judge's children)."""
-    total = 0.0
-    for zygote in pool.zygotes():
-        usage = zygote.call({"op": "ping"})
-        total += usage["cpu_self"] + usage["cpu_children"]
-    return total
-
-
 def batch_throughput(workspaces: int, rounds: int, report: "Report") -> dict:
     """Rounds of (naive, grade_many) on the same reference workspaces and workers, the order
     rotated each round; both warmed first (the pool's start is timed on its own)."""
@@ -89,21 +80,22 @@ def batch_throughput(workspaces: int, rounds: int, report: "Report") -> dict:
                 return {"seconds": time.perf_counter() - t, "cpu": children_cpu_seconds() - cpu0, "rewards": rewards}
 
             def measured(usage_of, **door) -> dict:
-                """One grade_many over the workspaces: its seconds, the CPU of this process and
-                of `usage_of()["cpu"]` (the zygotes' or the judge processes'), with the split
-                `usage_of()` gives, its rewards."""
+                """One grade_many over the workspaces: its seconds, its CPU (this process's and
+                that of the zygotes, their children and any judge processes: `usage_of()`,
+                split as it splits it, with this process as "caller"), its rewards."""
                 own = resource.getrusage(resource.RUSAGE_SELF)
                 before, mine, t = usage_of(), own.ru_utime + own.ru_stime, time.perf_counter()
                 results = grade_many(dirs, workers=BATCH_WORKERS, **door)
                 seconds = time.perf_counter() - t
                 own = resource.getrusage(resource.RUSAGE_SELF)
                 split = {k: v - before[k] for k, v in usage_of().items()}
+                split.pop("cpu", None)
                 split["caller"] = own.ru_utime + own.ru_stime - mine
-                cpu = split.pop("cpu") + split["caller"]
+                cpu = sum(v for k, v in split.items() if k != "faults")
                 return {"seconds": seconds, "cpu": cpu, "split": split, "rewards": [r.reward for r in results]}
 
-            def pooled() -> dict:
-                return measured(lambda: {"cpu": _pool_cpu_seconds(pool)}, pool=pool)
+            def pooled() -> dict:  # the judges are threads of this process: its "caller" CPU
+                return measured(pool.usage, pool=pool)
 
             def judged() -> dict:
                 return measured(judges.usage, judges=judges)

@@ -242,6 +242,18 @@ class WarmPool:
         with self._lock:
             return list(self._zygotes.values())
 
+    def usage(self) -> dict[str, float]:
+        """For the benchmark, over the live zygotes: zygotes (their own CPU seconds), jailed
+        (the CPU seconds of every process they reaped: the gradings' workers and user-runs),
+        faults (those processes' page faults)."""
+        total = {"zygotes": 0.0, "jailed": 0.0, "faults": 0.0}
+        for zygote in self.zygotes():
+            reply = zygote.call({"op": "ping"})
+            total["zygotes"] += reply["cpu_self"]
+            total["jailed"] += reply["cpu_children"]
+            total["faults"] += reply["faults_children"]
+        return total
+
     def launcher(self) -> GradingLauncher:
         """A launcher for one grading: `with judge.use_launcher(pool.launcher()): ...`."""
         return GradingLauncher(self)

@@ -1,7 +1,6 @@
 """Shared fixtures. The starter's own test_dropout.py is task material, never collected here
 (pytest only collects this directory, and no file here is named like it)."""
 
-import shutil
 import subprocess
 from pathlib import Path
 

@@ -157,7 +157,6 @@ KEEP_P_GAP = 0.2  # |q − p| = 1 − 2p at p ≤ 0.4
 def power() -> dict[str, tuple[float, str]]:
     """Each planted bug and known wrong implementation -> (an upper bound on the probability
     that it passes every check designated to catch it in one grading, why). laws.md §6."""
-    exact = "0: an exact check fails whatever the draws"
     keep_p = hoeffding_tail(MIN_LOW_N, KEEP_P_GAP - hoeffding(MIN_LOW_N))
     table = {
         "scale_mean": (0.0, "structure: kept y/(x·s) = 1/√q ≥ 1 + 5e-4 at every tested rate, RTOL ≤ 2e-6"),

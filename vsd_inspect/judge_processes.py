@@ -249,11 +249,11 @@ class JudgeProcesses:
 
     def usage(self) -> dict[str, float]:
         """For the benchmark, summed over the judge processes (waits until none is grading):
-        cpu (the seconds of all of the below), judges (the judge processes themselves), and
-        their pools' `WarmPool.usage()`: zygotes, jailed, faults."""
+        judges (the judge processes' own CPU seconds) and their pools' `WarmPool.usage()`:
+        zygotes, jailed, faults."""
         judges = [self._free.get() for _ in range(len(self._all))]
         try:
-            total = dict.fromkeys(("cpu", "judges", "zygotes", "jailed", "faults"), 0.0)
+            total = dict.fromkeys(("judges", "zygotes", "jailed", "faults"), 0.0)
             for judge in judges:
                 judge.send({"op": "usage"})
                 reply = judge.receive(START_SECONDS)
@@ -361,8 +361,7 @@ def _serve(fd: int) -> None:
             import resource
 
             own = resource.getrusage(resource.RUSAGE_SELF)
-            split = {"judges": own.ru_utime + own.ru_stime, **pool.usage()}
-            reply({"cpu": split["judges"] + split["zygotes"] + split["jailed"], **split})
+            reply({"judges": own.ru_utime + own.ru_stime, **pool.usage()})
     if current[0] is not None:  # the caller went: so does its grading
         current[0][1].cancel()
         current[0][2].join(timeout=30)

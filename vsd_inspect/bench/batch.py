@@ -89,7 +89,6 @@ def batch_throughput(workspaces: int, rounds: int, report: "Report") -> dict:
                 seconds = time.perf_counter() - t
                 own = resource.getrusage(resource.RUSAGE_SELF)
                 split = {k: v - before[k] for k, v in usage_of().items()}
-                split.pop("cpu", None)
                 split["caller"] = own.ru_utime + own.ru_stime - mine
                 cpu = sum(v for k, v in split.items() if k != "faults")
                 return {"seconds": seconds, "cpu": cpu, "split": split, "rewards": [r.reward for r in results]}

@@ -22,11 +22,12 @@ while the judge signals it. When CTL_FD closes (the judge exited or closed the p
 kills every child it still has and exits; each child dies with the zygote (parent-death signal).
 
 What the zygote holds, and so what every child inherits: the interpreter, json, numpy, the
-jail's code (`jail.py`, `namespaces.py`, `syscalls.py`, `categories.py`, this package's `__init__.py`) and the requests of
-children already started (paths of their run directories, never their inputs). Never the judge's
-memory, a concept's laws, the reference fix or a hidden input: the judge writes those where only
-it reads them, after the child has started (tests/test_pool.py searches a zygote's and a child's
-memory for them). What a child has, so that it sees what a freshly exec'd interpreter would see
+jail's code (`jail.py`, `namespaces.py`, `syscalls.py`, `categories.py`, this package's
+`__init__.py`), how a child ends (`script_end.py`) and the requests of children already started
+(paths of their run directories, never their inputs). Never the judge's memory, a concept's
+laws, the reference fix or a hidden input: the judge writes those where only it reads them,
+after the child has started (tests/test_pool.py searches a zygote's and a child's memory for
+them). What a child has, so that it sees what a freshly exec'd interpreter would see
 (tests/test_pool.py compares the two, fact by fact):
 
   file descriptors  0, 1, 2 and those passed, from the request, at the numbers it asks for;
@@ -41,7 +42,7 @@ memory for them). What a child has, so that it sees what a freshly exec'd interp
                     the script compiled from its file and run from this file's top level, an
                     uncaught exception printed from the script's frame down, SystemExit's code
                     read as CPython reads it
-  the end           Py_FinalizeEx's steps a script can see (`_finish`): threads joined, atexit
+  the end           Py_FinalizeEx's steps a script can see (`script_end.finish`): threads joined, atexit
                     hooks, streams flushed, garbage collected, sys's special names cleared, the
                     builtins restored as the teardown restores them, the script's own modules
                     and __main__ cleared (their objects' finalizers run, as there); not the
@@ -153,7 +154,8 @@ class _Tools:
         self.fcntl = fcntl
         self.weakref = weakref
         self.libc = ctypes.CDLL(None, use_errno=True)
-        self.teardown_builtins = _teardown_builtins()
+        self.end = importlib.import_module("_vsd_zygote.script_end")  # how a child ends
+        self.teardown_builtins = self.end.teardown_builtins(_BUILTINS)
         self.codes: dict[bytes, object] = {}  # a script's bytes -> its code (`compiled`)
         # Its own PID namespace, to return to after forking a child into a new one.
         try:
@@ -221,34 +223,6 @@ class _Tools:
             os._exit(1)
         return pid, new_pid_ns
 
-
-# A script that reports which builtins the interpreter's teardown no longer has (CPython
-# restores the copy it made before it set `open`, and before site added `exit` and the rest).
-_TEARDOWN_PROBE = """
-import builtins, sys
-start = set(vars(builtins))
-class Probe:
-    def __del__(self):
-        sys.__stdout__.write(repr(sorted(start - set(vars(builtins)))))
-        sys.__stdout__.flush()
-probe = Probe()
-probe.cycle = probe
-"""
-
-
-def _teardown_builtins() -> dict:
-    """The builtins a finalizer finds at teardown in a process started with this zygote's
-    flags: asked of the interpreter itself, once."""
-    import ast
-    import subprocess
-
-    flags = [a for a in sys.orig_argv[1 : sys.orig_argv.index(sys.argv[0])] if a.startswith("-")]
-    try:
-        out = subprocess.run([sys.executable, *flags, "-c", _TEARDOWN_PROBE], capture_output=True, timeout=60)
-        missing = set(ast.literal_eval(out.stdout.decode()))
-    except (OSError, ValueError, SyntaxError, subprocess.SubprocessError):
-        missing = {"open"}
-    return {k: v for k, v in _BUILTINS.items() if k not in missing}
 
 
 def _serve(ctl_fd: int):
@@ -433,125 +407,23 @@ def _above(tools: _Tools, fd: int, floor: int) -> int:
     return moved
 
 
-def _exit_code(ex: SystemExit) -> int:
-    """The status a SystemExit asks for, as CPython's _Py_HandleSystemExit reads it (and
-    prints a code that is not an int)."""
-    code = ex.code
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code & 0xFF
-    try:
-        sys.stderr.write(str(code) + "\n")
-    except BaseException:
-        pass
-    return 1
-
-
-def _uncaught(tools: _Tools, ex: BaseException, tb) -> None:
-    """Print an exception that ended the script, as CPython's PyErr_Print does."""
-    ex.__traceback__ = tb  # what is printed: from the script's frame down
-    sys.last_type, sys.last_value, sys.last_traceback = type(ex), ex, tb
-    try:
-        sys.excepthook(type(ex), ex, tb)
-    except BaseException as hook:
-        print("Error in sys.excepthook:", file=sys.stderr)
-        tools.traceback.print_exception(type(hook), hook, hook.__traceback__, file=sys.stderr)
-        print("\nOriginal exception was:", file=sys.stderr)
-        tools.traceback.print_exception(type(ex), ex, tb, file=sys.stderr)
-
-
-def _flushed() -> bool:
-    ok = True
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except BaseException:
-            ok = False
-    return ok
-
-
-def _finish(tools: _Tools, exitcode: int, interrupted: bool) -> None:
-    """The end of a Python process as a script can see it (Py_FinalizeEx's steps): its
-    non-daemon threads joined, its atexit hooks, the standard streams flushed, its garbage
-    collected, its own modules and __main__ cleared (so their objects' finalizers run), the
-    streams flushed again, then the exit status (120 if a flush failed; by SIGINT after a
-    KeyboardInterrupt). Not cleared: the modules it got from the zygote (numpy and the rest),
-    whose teardown would copy every page it shares with the zygote and run no code of the
-    script's; the exec'd worker skips that teardown for every module (`worker._shut_down`)."""
-    gc = tools.gc
-    threading = sys.modules.get("threading")
-    if threading is not None:
-        try:
-            threading._shutdown()
-        except BaseException as ex:
-            print("Exception ignored on threading shutdown:", file=sys.stderr)
-            tools.traceback.print_exception(type(ex), ex, ex.__traceback__, file=sys.stderr)
-    tools.atexit._run_exitfuncs()
-    ok = _flushed()
-    gc.collect()
-    # As CPython's finalize_modules, for the script's own modules and __main__: sys's special
-    # names cleared, the modules out of sys.modules (in order), a collection, then the dicts
-    # of those still alive cleared (in reverse order of import): names with one leading
-    # underscore first, then all but __builtins__.
-    for name in ("path", "argv", "ps1", "ps2", "last_type", "last_value", "last_traceback", "path_hooks", "meta_path"):
-        setattr(sys, name, None)
-    sys.path_importer_cache.clear()
-    for name in ("stdin", "stdout", "stderr"):
-        setattr(sys, name, getattr(sys, f"__{name}__"))
-    alive = []
-    for name in [m for m in list(sys.modules) if m not in _KEEP or m == "__main__"]:
-        module = sys.modules.pop(name)
-        if isinstance(module, tools.types.ModuleType):
-            alive.append(tools.weakref.ref(module))
-        del module
-    # The zygote's modules leave sys.modules too (an import in a finalizer fails, as there),
-    # but stay alive and uncleared: nothing of the script's is theirs.
-    kept = list(sys.modules.values())
-    sys.modules.clear()
-    builtins = vars(tools.builtins)  # restored to the copy the interpreter made at its start
-    builtins.clear()
-    builtins.update(tools.teardown_builtins)
-    gc.collect()
-    for ref in reversed(alive):
-        names = getattr(ref(), "__dict__", None)
-        for single_underscore in (True, False) if names is not None else ():
-            for key in list(names):
-                if not isinstance(key, str) or key == "__builtins__":
-                    continue
-                if single_underscore and not (key[:1] == "_" and key[1:2] != "_"):
-                    continue
-                names[key] = None
-        del names
-    gc.collect()
-    del kept
-    ok = _flushed() and ok
-    if not ok:
-        exitcode = 120
-    if interrupted:
-        tools.signal.signal(tools.signal.SIGINT, tools.signal.SIG_DFL)
-        os.kill(os.getpid(), tools.signal.SIGINT)  # ignored when it is a namespace's init
-        exitcode = 128 + tools.signal.SIGINT
-    os._exit(exitcode)
-
 
 if __name__ == "__main__":
     # In a child from here on. The script runs from this frame, the only one below its own,
     # as `python SCRIPT` runs it: compiled from its file, an uncaught exception printed from
-    # the script's frame down, then the exit as `_finish` says.
+    # the script's frame down, then the exit as `script_end.finish` says.
     _tools, _main, _path, _source, _code = _become(*_serve(int(sys.argv[1])))
     _status, _interrupted, _exited = 0, False, False
     try:
         exec(_code or compile(_source, _path, "exec", dont_inherit=True), _main.__dict__)  # inspect-evals-lint: ignore[host_code_execution] -- in the jailed child only, after jail.enter, as exec of the script would run it
     except SystemExit as _ex:
-        _status, _exited = _exit_code(_ex), True
+        _status, _exited = _tools.end.exit_code(_ex), True
     except BaseException as _ex:
-        _uncaught(_tools, _ex, _ex.__traceback__.tb_next)
+        _tools.end.uncaught(_tools, _ex, _ex.__traceback__.tb_next)
         _status, _interrupted = 1, isinstance(_ex, KeyboardInterrupt)
     if not _exited:  # CPython's runner removes what it set, unless SystemExit ended it
         for _name in ("__file__", "__cached__"):
             _main.__dict__.pop(_name, None)
-    _flushed()
+    _tools.end.flushed()
     del _main, _source, _code  # only sys.modules holds __main__ now, as in CPython
-    _finish(_tools, _status, _interrupted)
+    _tools.end.finish(_tools, _KEEP, _status, _interrupted)
